@@ -1,0 +1,19 @@
+//! The embedded `.cu` sources and the entry points each one defines.
+
+/// One `.cu` file compiled as one NVRTC program.
+#[derive(Debug, Clone, Copy)]
+pub struct KernelSource {
+    /// Name used in logs and errors (the file stem).
+    pub name: &'static str,
+    /// CUDA C++ source text.
+    pub code: &'static str,
+    /// `extern "C"` kernels the registry resolves after loading.
+    pub functions: &'static [&'static str],
+}
+
+/// Every kernel source of the engine.
+pub const SOURCES: &[KernelSource] = &[KernelSource {
+    name: "color",
+    code: include_str!("../../kernels/color.cu"),
+    functions: &["srgb_to_linear_f32"],
+}];

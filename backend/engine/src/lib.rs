@@ -1,0 +1,13 @@
+//! meshcast's reconstruction engine: tensor ops on libtorch (`tch`), CUDA kernels compiled at run
+//! time with NVRTC, and the reconstruction models built on them.
+//!
+//! The engine knows nothing of HTTP, tokio or the browser: callers get a synchronous API and a
+//! progress callback. Every op runs on CPU and CUDA with one test body for both.
+
+pub mod device;
+pub mod error;
+pub mod kernels;
+pub mod ops;
+
+pub use device::{DeviceReport, probe_devices};
+pub use error::EngineError;

@@ -1,0 +1,4 @@
+//! Tensor ops with a CPU path (tch ops or multi-threaded Rust) and a CUDA path (NVRTC kernels).
+
+pub mod color;
+pub(crate) mod launch;
