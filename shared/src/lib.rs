@@ -5,8 +5,10 @@
 
 pub mod error;
 pub mod health;
+pub mod job;
 pub mod model;
 
 pub use error::{ErrorBody, ErrorDetail};
 pub use health::{DeviceInfo, DeviceKind, Health, ModelStatus};
+pub use job::{JobState, JobSummary};
 pub use model::ModelName;

@@ -23,6 +23,11 @@ impl ModelName {
             ModelName::Reconviagen => "reconviagen",
         }
     }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
 }
 
 impl std::fmt::Display for ModelName {

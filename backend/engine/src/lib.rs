@@ -9,5 +9,8 @@ pub mod error;
 pub mod kernels;
 pub mod ops;
 
+/// The tch version the engine is built on, for callers that pass devices and tensors in.
+pub use tch;
+
 pub use device::{DeviceReport, probe_devices};
 pub use error::EngineError;

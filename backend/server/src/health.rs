@@ -1,0 +1,87 @@
+//! What `GET /api/health` reports: devices (probed once, in the background) and models.
+
+use std::path::PathBuf;
+
+use meshcast_engine::{DeviceReport, probe_devices, tch};
+use meshcast_shared::{DeviceInfo, DeviceKind, Health, ModelName, ModelStatus};
+use tokio::sync::OnceCell;
+
+/// Probes devices once per process and answers health queries from the result.
+#[derive(Debug)]
+pub struct HealthService {
+    devices: OnceCell<Vec<DeviceInfo>>,
+    weights_dir: PathBuf,
+}
+
+impl HealthService {
+    /// A service that has not probed yet.
+    pub fn new(weights_dir: PathBuf) -> Self {
+        Self { devices: OnceCell::new(), weights_dir }
+    }
+
+    /// The devices; the first caller runs the probe (CUDA init and kernel compilation) on the
+    /// blocking pool, later callers get the cached answer.
+    pub async fn devices(&self) -> &[DeviceInfo] {
+        self.devices
+            .get_or_init(|| async {
+                match tokio::task::spawn_blocking(probe_devices).await {
+                    Ok(reports) => reports.iter().map(device_info).collect(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "device probe failed; reporting the CPU only");
+                        vec![cpu_only()]
+                    }
+                }
+            })
+            .await
+    }
+
+    /// The whole health answer.
+    pub async fn health(&self) -> Health {
+        Health {
+            status: "ok".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            devices: self.devices().await.to_vec(),
+            models: ModelName::ALL.into_iter().map(|m| self.model_status(m)).collect(),
+        }
+    }
+
+    fn model_status(&self, model: ModelName) -> ModelStatus {
+        let reason = match model {
+            ModelName::Nvdiffrec => "nvdiffrec is not part of this build of meshcast yet".to_owned(),
+            ModelName::Reconviagen => format!(
+                "ReconViaGen is not part of this build of meshcast yet (its weights will be read from {})",
+                self.weights_dir.display()
+            ),
+        };
+        ModelStatus { name: model, available: false, reason: Some(reason) }
+    }
+}
+
+fn cpu_only() -> DeviceInfo {
+    DeviceInfo {
+        kind: DeviceKind::Cpu,
+        index: 0,
+        name: "CPU".into(),
+        memory_bytes: None,
+        compute_capability: None,
+        kernels_ready: None,
+        kernels_error: None,
+    }
+}
+
+/// Engine report → wire type.
+fn device_info(report: &DeviceReport) -> DeviceInfo {
+    let (kind, index) = match report.device {
+        tch::Device::Cuda(i) => (DeviceKind::Cuda, i as u32),
+        _ => (DeviceKind::Cpu, 0),
+    };
+    DeviceInfo {
+        kind,
+        index,
+        name: report.name.clone(),
+        memory_bytes: report.memory_bytes,
+        compute_capability: report.compute_capability.map(|(major, minor)| format!("{major}.{minor}")),
+        kernels_ready: report.kernels.as_ref().map(Result::is_ok),
+        kernels_error: report.kernels.as_ref().and_then(|k| k.as_ref().err().cloned()),
+    }
+}

@@ -1,0 +1,132 @@
+//! The router and the listening server with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use meshcast_engine::tch;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::{Config, DeviceChoice};
+use crate::db::{Db, DbError};
+use crate::{AppState, api, web};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data folder cannot be created or written.
+    #[error("data directory {path} is not writable: {source}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// The file-system error.
+        source: std::io::Error,
+    },
+    /// The database could not be opened.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The requested device does not exist.
+    #[error("device {requested} is not available: {reason}")]
+    Device {
+        /// What was asked for.
+        requested: String,
+        /// What the machine has.
+        reason: String,
+    },
+    /// The address is taken or not allowed.
+    #[error("cannot listen on {addr}: {source} (is another server running? choose another with --addr)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The whole application: `/api`, then the web app for every other path.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest("/api", api::router())
+        .with_state(state.clone())
+        .merge(web::router(&state.config.web_dir))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Checks the configuration, opens storage, listens, and serves until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    ensure_writable_dir(&config.data_dir)?;
+    let device = resolve_device(config.device)?;
+    let db = Db::open(&config.db_path)?;
+    let listener =
+        TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(config, db);
+    // Probe devices (CUDA init, kernel compilation) now so the first health request is fast.
+    let health = state.health.clone();
+    tokio::spawn(async move { health.devices().await.len() });
+    tracing::info!(
+        %addr,
+        ?device,
+        data_dir = %state.config.data_dir.display(),
+        db = %state.db.path().display(),
+        "meshcast listening on http://{addr}"
+    );
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("meshcast stopped");
+    Ok(())
+}
+
+/// Creates `dir` and proves it writable with a probe file, so a read-only volume fails at start,
+/// not at the first upload.
+fn ensure_writable_dir(dir: &Path) -> Result<(), ServeError> {
+    let err = |source| ServeError::DataDir { path: dir.to_owned(), source };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(".write-probe");
+    std::fs::write(&probe, b"ok").map_err(err)?;
+    std::fs::remove_file(&probe).map_err(err)
+}
+
+/// Maps the device flag to a tch device, refusing GPUs the machine does not have.
+fn resolve_device(choice: DeviceChoice) -> Result<tch::Device, ServeError> {
+    let gpus = if tch::Cuda::is_available() { tch::Cuda::device_count() as usize } else { 0 };
+    match choice {
+        DeviceChoice::Cpu => Ok(tch::Device::Cpu),
+        DeviceChoice::Auto if gpus > 0 => Ok(tch::Device::Cuda(0)),
+        DeviceChoice::Auto => Ok(tch::Device::Cpu),
+        DeviceChoice::Cuda(i) if i < gpus => Ok(tch::Device::Cuda(i)),
+        DeviceChoice::Cuda(i) => Err(ServeError::Device {
+            requested: format!("cuda:{i}"),
+            reason: format!("libtorch sees {gpus} CUDA device(s)"),
+        }),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,50 @@
+//! The real binary's start-up failures: one clear line on stderr and a non-zero exit.
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+fn meshcast(args: &[&str], dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meshcast"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+fn error_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr).lines().filter(|l| l.starts_with("error:")).map(str::to_owned).collect()
+}
+
+#[test]
+fn port_in_use_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = meshcast(&["serve", "--addr", &addr, "--web-dir", "."], dir.path());
+    assert!(!output.status.success());
+    let errors = error_lines(&output);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains(&addr) && errors[0].contains("cannot listen"), "{errors:?}");
+}
+
+#[test]
+fn unwritable_data_dir_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where the data folder should be: no user, root included, can create it.
+    std::fs::write(dir.path().join("blocker"), b"x").unwrap();
+    let output = meshcast(&["serve", "--addr", "127.0.0.1:0", "--data-dir", "blocker/data"], dir.path());
+    assert!(!output.status.success());
+    let errors = error_lines(&output);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("blocker/data") && errors[0].contains("not writable"), "{errors:?}");
+}
+
+#[test]
+fn missing_gpu_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = meshcast(&["serve", "--addr", "127.0.0.1:0", "--device", "cuda:64"], dir.path());
+    assert!(!output.status.success());
+    let errors = error_lines(&output);
+    assert!(errors.len() == 1 && errors[0].contains("cuda:64"), "{errors:?}");
+}
