@@ -1,0 +1,69 @@
+//! The shader program: compile, link, and report GLSL errors with their log.
+
+use web_sys::{WebGl2RenderingContext as Gl, WebGlProgram, WebGlShader};
+
+const VERTEX: &str = r"#version 300 es
+layout(location = 0) in vec3 a_position;
+layout(location = 1) in vec3 a_normal;
+layout(location = 2) in vec3 a_color;
+uniform mat4 u_view_proj;
+out vec3 v_normal;
+out vec3 v_world;
+out vec3 v_color;
+void main() {
+    v_normal = a_normal;
+    v_world = a_position;
+    v_color = a_color;
+    gl_Position = u_view_proj * vec4(a_position, 1.0);
+}
+";
+
+// Hemisphere ambient + a key light over the viewer's shoulder + a little Blinn-Phong.
+const FRAGMENT: &str = r"#version 300 es
+precision highp float;
+in vec3 v_normal;
+in vec3 v_world;
+in vec3 v_color;
+uniform vec3 u_eye;
+out vec4 frag;
+void main() {
+    vec3 n = normalize(v_normal);
+    vec3 v = normalize(u_eye - v_world);
+    if (dot(n, v) < 0.0) n = -n;
+    vec3 l = normalize(v + vec3(0.3, 0.6, 0.2));
+    vec3 sky = vec3(0.60, 0.65, 0.75), ground = vec3(0.25, 0.22, 0.20);
+    vec3 ambient = mix(ground, sky, n.y * 0.5 + 0.5);
+    float diffuse = max(dot(n, l), 0.0);
+    float spec = pow(max(dot(n, normalize(l + v)), 0.0), 48.0) * 0.25;
+    vec3 linear = v_color * (ambient * 0.6 + diffuse * 0.8) + spec;
+    frag = vec4(pow(linear, vec3(1.0 / 2.2)), 1.0);
+}
+";
+
+/// Compiles and links the viewer's program.
+pub(super) fn build(gl: &Gl) -> Result<WebGlProgram, String> {
+    let vs = compile(gl, Gl::VERTEX_SHADER, VERTEX)?;
+    let fs = compile(gl, Gl::FRAGMENT_SHADER, FRAGMENT)?;
+    let program = gl.create_program().ok_or("cannot create a WebGL program")?;
+    gl.attach_shader(&program, &vs);
+    gl.attach_shader(&program, &fs);
+    gl.link_program(&program);
+    gl.delete_shader(Some(&vs));
+    gl.delete_shader(Some(&fs));
+    if gl.get_program_parameter(&program, Gl::LINK_STATUS).as_bool() == Some(true) {
+        Ok(program)
+    } else {
+        Err(format!("shader link failed: {}", gl.get_program_info_log(&program).unwrap_or_default()))
+    }
+}
+
+fn compile(gl: &Gl, kind: u32, source: &str) -> Result<WebGlShader, String> {
+    let shader = gl.create_shader(kind).ok_or("cannot create a WebGL shader")?;
+    gl.shader_source(&shader, source);
+    gl.compile_shader(&shader);
+    if gl.get_shader_parameter(&shader, Gl::COMPILE_STATUS).as_bool() == Some(true) {
+        Ok(shader)
+    } else {
+        Err(format!("shader compile failed: {}", gl.get_shader_info_log(&shader).unwrap_or_default()))
+    }
+}

@@ -1,0 +1,115 @@
+//! Owns the WebGL2 context, the program and one mesh's buffers; draws a frame for a camera.
+
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlCanvasElement, WebGl2RenderingContext as Gl, WebGlBuffer, WebGlProgram, WebGlUniformLocation, WebGlVertexArrayObject};
+
+use super::camera::OrbitCamera;
+use super::mesh::Mesh;
+use super::program;
+
+/// Clear colour (linear, matches the page's dark viewer background).
+pub const BACKGROUND: [f32; 3] = [0.09, 0.10, 0.12];
+
+/// A WebGL2 renderer bound to one canvas.
+pub struct Renderer {
+    gl: Gl,
+    canvas: HtmlCanvasElement,
+    program: WebGlProgram,
+    vao: WebGlVertexArrayObject,
+    buffers: Vec<WebGlBuffer>,
+    index_count: i32,
+    u_view_proj: Option<WebGlUniformLocation>,
+    u_eye: Option<WebGlUniformLocation>,
+}
+
+impl Renderer {
+    /// Creates a WebGL2 context on `canvas`; fails with a readable reason when WebGL2 is missing.
+    pub fn new(canvas: &HtmlCanvasElement) -> Result<Self, String> {
+        let gl: Gl = canvas
+            .get_context("webgl2")
+            .map_err(|e| format!("WebGL2 context request failed: {e:?}"))?
+            .ok_or("this browser has no WebGL2")?
+            .dyn_into()
+            .map_err(|_| "the canvas returned a context that is not WebGL2")?;
+        let program = program::build(&gl)?;
+        let vao = gl.create_vertex_array().ok_or("cannot create a vertex array")?;
+        let u_view_proj = gl.get_uniform_location(&program, "u_view_proj");
+        let u_eye = gl.get_uniform_location(&program, "u_eye");
+        Ok(Self { gl, canvas: canvas.clone(), program, vao, buffers: Vec::new(), index_count: 0, u_view_proj, u_eye })
+    }
+
+    /// Uploads `mesh`, replacing the previous one.
+    pub fn set_mesh(&mut self, mesh: &Mesh) -> Result<(), String> {
+        let gl = &self.gl;
+        for buffer in self.buffers.drain(..) {
+            gl.delete_buffer(Some(&buffer));
+        }
+        gl.bind_vertex_array(Some(&self.vao));
+        for (location, data) in [(0u32, &mesh.positions), (1, &mesh.normals), (2, &mesh.colors)] {
+            let buffer = gl.create_buffer().ok_or("cannot create a vertex buffer")?;
+            gl.bind_buffer(Gl::ARRAY_BUFFER, Some(&buffer));
+            gl.buffer_data_with_u8_array(Gl::ARRAY_BUFFER, bytes_of(data.as_flattened()), Gl::STATIC_DRAW);
+            gl.enable_vertex_attrib_array(location);
+            gl.vertex_attrib_pointer_with_i32(location, 3, Gl::FLOAT, false, 0, 0);
+            self.buffers.push(buffer);
+        }
+        let indices = gl.create_buffer().ok_or("cannot create an index buffer")?;
+        gl.bind_buffer(Gl::ELEMENT_ARRAY_BUFFER, Some(&indices));
+        gl.buffer_data_with_u8_array(Gl::ELEMENT_ARRAY_BUFFER, bytes_of(&mesh.indices), Gl::STATIC_DRAW);
+        self.buffers.push(indices);
+        gl.bind_vertex_array(None);
+        self.index_count = i32::try_from(mesh.indices.len()).map_err(|_| "mesh too large for WebGL")?;
+        Ok(())
+    }
+
+    /// Matches the drawing buffer to the canvas' displayed size × device pixel ratio.
+    fn fit_to_display(&self) -> (i32, i32) {
+        let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+        let width = ((self.canvas.client_width() as f64 * ratio).round() as u32).max(1);
+        let height = ((self.canvas.client_height() as f64 * ratio).round() as u32).max(1);
+        if self.canvas.width() != width || self.canvas.height() != height {
+            self.canvas.set_width(width);
+            self.canvas.set_height(height);
+        }
+        (width as i32, height as i32)
+    }
+
+    /// Draws one frame.
+    pub fn draw(&self, camera: &OrbitCamera) {
+        let gl = &self.gl;
+        let (width, height) = self.fit_to_display();
+        gl.viewport(0, 0, width, height);
+        let [r, g, b] = BACKGROUND;
+        gl.clear_color(r, g, b, 1.0);
+        gl.clear(Gl::COLOR_BUFFER_BIT | Gl::DEPTH_BUFFER_BIT);
+        gl.enable(Gl::DEPTH_TEST);
+        gl.use_program(Some(&self.program));
+        let view_proj = camera.view_proj(width as f32 / height as f32);
+        gl.uniform_matrix4fv_with_f32_array(self.u_view_proj.as_ref(), false, &view_proj.to_cols_array());
+        gl.uniform3fv_with_f32_array(self.u_eye.as_ref(), &camera.eye().to_array());
+        gl.bind_vertex_array(Some(&self.vao));
+        gl.draw_elements_with_i32(Gl::TRIANGLES, self.index_count, Gl::UNSIGNED_INT, 0);
+        gl.bind_vertex_array(None);
+    }
+
+    /// The context, for tests that read pixels back.
+    pub fn gl(&self) -> &Gl {
+        &self.gl
+    }
+}
+
+impl Drop for Renderer {
+    fn drop(&mut self) {
+        for buffer in &self.buffers {
+            self.gl.delete_buffer(Some(buffer));
+        }
+        self.gl.delete_vertex_array(Some(&self.vao));
+        self.gl.delete_program(Some(&self.program));
+    }
+}
+
+/// Views plain numeric data as bytes for upload; WebGL copies them before returning.
+fn bytes_of<T: Copy>(data: &[T]) -> &[u8] {
+    // SAFETY: callers pass f32/u32 slices, which have no padding or invalid bit patterns.
+    unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), std::mem::size_of_val(data)) }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything meshcast needs on a fresh Debian machine (run as root, registries reachable).
+# Idempotent: each step checks first and skips what is already in place.
+#   scripts/setup.sh          build + run prerequisites
+#   scripts/setup.sh --test   the same plus Chromium and ChromeDriver for browser tests
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$MESHCAST_ROOT"
+
+TORCH_VERSION=2.11.0
+BINARYEN_VERSION=132.0.0
+with_browser=false
+[ "${1:-}" = "--test" ] && with_browser=true
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+skip() { printf '    %s\n' "$*"; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if [ ${#missing[@]} -eq 0 ]; then skip "already installed: $*"; return; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+step "Debian packages for building (C/C++ compiler, pkg-config, Python venv, Node.js)"
+need=()
+command -v cc >/dev/null || need+=(build-essential)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v npm >/dev/null || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; else skip "already installed"; fi
+
+step "Rust target wasm32-unknown-unknown"
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  skip "already installed"
+else
+  rustup target add wasm32-unknown-unknown
+fi
+
+step "libtorch: torch==$TORCH_VERSION from PyPI into .venv"
+if "$VIRTUAL_ENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+  skip "torch $TORCH_VERSION already in .venv"
+else
+  [ -x "$VIRTUAL_ENV/bin/python" ] || python3 -m venv "$VIRTUAL_ENV"
+  "$VIRTUAL_ENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION"
+fi
+# The venv was created after env.sh computed LD_LIBRARY_PATH on a first run: recompute.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+step "wasm-bindgen-cli at the version Cargo.lock pins"
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ -z "$bindgen_version" ]; then echo "Cargo.lock pins no wasm-bindgen version" >&2; exit 1; fi
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" = "$bindgen_version" ]; then
+  skip "wasm-bindgen $bindgen_version already installed"
+else
+  cargo install --quiet wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+step "wasm-opt (npm binaryen@$BINARYEN_VERSION) into .tools"
+if [ "$(.tools/node_modules/.bin/wasm-opt --version 2>/dev/null | awk '{print $3}')" = "${BINARYEN_VERSION%%.*}" ]; then
+  skip "binaryen $BINARYEN_VERSION already installed"
+else
+  npm install --silent --no-audit --no-fund --prefix .tools "binaryen@$BINARYEN_VERSION"
+fi
+
+if $with_browser; then
+  step "Chromium and ChromeDriver for browser tests"
+  apt_install chromium chromium-driver
+fi
+step "setup done"
