@@ -44,7 +44,9 @@ if "$VIRTUAL_ENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.s
   skip "torch $TORCH_VERSION already in .venv"
 else
   [ -x "$VIRTUAL_ENV/bin/python" ] || python3 -m venv "$VIRTUAL_ENV"
-  "$VIRTUAL_ENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION"
+  # MESHCAST_TORCH_INDEX_URL picks another build (the Dockerfile uses PyTorch's cu126 index).
+  "$VIRTUAL_ENV/bin/pip" install --quiet --disable-pip-version-check \
+    ${MESHCAST_TORCH_INDEX_URL:+--index-url "$MESHCAST_TORCH_INDEX_URL"} "torch==$TORCH_VERSION"
 fi
 # The venv was created after env.sh computed LD_LIBRARY_PATH on a first run: recompute.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

@@ -1,6 +1,7 @@
 //! The viewer in a real browser (headless Chromium through wasm-bindgen-test-runner): camera
 //! math, normals, and a WebGL2 frame read back pixel by pixel.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 #![cfg(target_arch = "wasm32")]
 
 use glam::{Vec3, Vec4Swizzles};
@@ -76,7 +77,15 @@ fn viewer_draws_the_mesh_over_the_background() {
     let mut pixels = vec![0u8; (width * height * 4) as usize];
     viewer.with_renderer(|r| {
         r.gl()
-            .read_pixels_with_opt_u8_array(0, 0, width as i32, height as i32, Gl::RGBA, Gl::UNSIGNED_BYTE, Some(&mut pixels))
+            .read_pixels_with_opt_u8_array(
+                0,
+                0,
+                width as i32,
+                height as i32,
+                Gl::RGBA,
+                Gl::UNSIGNED_BYTE,
+                Some(&mut pixels),
+            )
             .unwrap();
     });
     let background = BACKGROUND.map(|c| (c * 255.0).round() as i32);

@@ -76,7 +76,13 @@ mod tests {
 
     #[test]
     fn state_spelling_round_trips() {
-        for state in [JobState::Queued, JobState::Running, JobState::Done, JobState::Failed, JobState::Cancelled] {
+        for state in [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Failed,
+            JobState::Cancelled,
+        ] {
             assert_eq!(JobState::parse(state.as_str()), Some(state));
         }
         assert_eq!(JobState::parse("paused"), None);

@@ -1,6 +1,8 @@
 //! End to end: the real `meshcast` binary serving the built web app, driven by headless Chromium
 //! through ChromeDriver. `scripts/test.sh` builds both and installs Chromium first.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -34,9 +36,17 @@ struct Server {
 
 fn start_server() -> Server {
     let binary = profile_dir().join("meshcast");
-    assert!(binary.is_file(), "{} missing: build it with `cargo build -p meshcast-server`", binary.display());
+    assert!(
+        binary.is_file(),
+        "{} missing: build it with `cargo build -p meshcast-server`",
+        binary.display()
+    );
     let web = profile_dir().parent().expect("target/").join("web");
-    assert!(web.join("index.html").is_file(), "{} has no web app: run `cargo xtask web`", web.display());
+    assert!(
+        web.join("index.html").is_file(),
+        "{} has no web app: run `cargo xtask web`",
+        web.display()
+    );
     let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(binary)
         .args(["serve", "--addr", "127.0.0.1:0", "--device", "cpu", "--web-dir"])
@@ -54,7 +64,11 @@ fn start_server() -> Server {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             eprintln!("[server] {line}");
             if let Some(at) = line.find("listening on http://") {
-                let url = line[at + "listening on ".len()..].split_whitespace().next().unwrap_or("").to_owned();
+                let url = line[at + "listening on ".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
                 let _ = tx.send(url);
             }
         }
@@ -94,7 +108,9 @@ async fn start_browser() -> (Process, Client) {
             .await;
         match connected {
             Ok(client) => return (driver, client),
-            Err(e) if Instant::now() > deadline => panic!("cannot start Chromium through chromedriver: {e}"),
+            Err(e) if Instant::now() > deadline => {
+                panic!("cannot start Chromium through chromedriver: {e}")
+            }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
@@ -120,7 +136,10 @@ async fn wait_for_text(client: &Client, css: &str, needle: &str) -> String {
             if text.contains(needle) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "`{css}` never contained {needle:?}; last text: {text:?}");
+            assert!(
+                Instant::now() < deadline,
+                "`{css}` never contained {needle:?}; last text: {text:?}"
+            );
         } else {
             assert!(Instant::now() < deadline, "`{css}` never appeared");
         }
@@ -146,7 +165,11 @@ async fn home_page_shows_health_and_draws_the_test_mesh() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let fraction = drawn_fraction(&canvas.screenshot().await.unwrap());
-    assert!(fraction > 0.05, "only {:.1}% of the canvas differs from the background", fraction * 100.0);
+    assert!(
+        fraction > 0.05,
+        "only {:.1}% of the canvas differs from the background",
+        fraction * 100.0
+    );
 
     // Client-side navigation, then the same route loaded directly (server falls back to index).
     client.find(Locator::LinkText("Jobs")).await.unwrap().click().await.unwrap();

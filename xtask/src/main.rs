@@ -41,7 +41,9 @@ fn workspace_root() -> PathBuf {
 
 fn run(command: &mut Command) -> Result<()> {
     eprintln!("    $ {command:?}");
-    let status = command.status().with_context(|| format!("cannot start {:?} (run scripts/setup.sh)", command.get_program()))?;
+    let status = command.status().with_context(|| {
+        format!("cannot start {:?} (run scripts/setup.sh)", command.get_program())
+    })?;
     ensure!(status.success(), "{:?} failed with {status}", command.get_program());
     Ok(())
 }
@@ -53,10 +55,17 @@ fn web(release: bool, max_gzip_bytes: u64) -> Result<()> {
     let profile_dir = if release { "release-wasm" } else { "debug" };
     eprintln!("==> building the web app ({profile}) into {}", out.display());
 
-    run(Command::new("cargo")
-        .current_dir(&root)
-        .args(["build", "--package", "meshcast-frontend", "--target", "wasm32-unknown-unknown", "--profile", profile]))?;
-    let wasm = root.join(format!("target/wasm32-unknown-unknown/{profile_dir}/meshcast_frontend.wasm"));
+    run(Command::new("cargo").current_dir(&root).args([
+        "build",
+        "--package",
+        "meshcast-frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        profile,
+    ]))?;
+    let wasm =
+        root.join(format!("target/wasm32-unknown-unknown/{profile_dir}/meshcast_frontend.wasm"));
 
     std::fs::create_dir_all(&out)?;
     run(Command::new("wasm-bindgen")
@@ -66,17 +75,31 @@ fn web(release: bool, max_gzip_bytes: u64) -> Result<()> {
     let bundle = out.join("meshcast_bg.wasm");
     if release {
         run(Command::new("wasm-opt")
-            .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", "-o"])
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                "--enable-multivalue",
+                "-o",
+            ])
             .arg(&bundle)
             .arg(&bundle))?;
     }
     for file in ["index.html", "style.css"] {
-        std::fs::copy(root.join("frontend").join(file), out.join(file)).with_context(|| format!("copy {file}"))?;
+        std::fs::copy(root.join("frontend").join(file), out.join(file))
+            .with_context(|| format!("copy {file}"))?;
     }
 
     let raw = std::fs::metadata(&bundle)?.len();
     let gzipped = gzip_len(&std::fs::read(&bundle)?)?;
-    eprintln!("==> web app ready: meshcast_bg.wasm {} KiB, {} KiB gzipped", raw / 1024, gzipped / 1024);
+    eprintln!(
+        "==> web app ready: meshcast_bg.wasm {} KiB, {} KiB gzipped",
+        raw / 1024,
+        gzipped / 1024
+    );
     if release && gzipped > max_gzip_bytes {
         bail!("the gzipped wasm is {gzipped} bytes, over the {max_gzip_bytes}-byte budget");
     }

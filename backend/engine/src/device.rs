@@ -53,7 +53,8 @@ fn probe_cuda(ordinal: usize) -> DeviceReport {
         Err(e) => report.kernels = Some(Err(e.to_string())),
     }
     if report.kernels.is_none() {
-        report.kernels = Some(KernelRegistry::for_device(ordinal).map(|_| ()).map_err(|e| e.to_string()));
+        report.kernels =
+            Some(KernelRegistry::for_device(ordinal).map(|_| ()).map_err(|e| e.to_string()));
     }
     report
 }

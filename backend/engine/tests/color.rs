@@ -1,6 +1,8 @@
 //! sRGB → linear: every device against a float64 reference; on CUDA the kernel against the tch
 //! formula on the same tensor, with a poisoned output buffer.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
 mod common;
 
 use meshcast_engine::ops::color::{srgb_to_linear, srgb_to_linear_out, srgb_to_linear_reference};
@@ -13,10 +15,11 @@ fn random_image(device: Device, seed: i64) -> Tensor {
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
-    (a.to_kind(Kind::Double).to_device(Device::Cpu) - b.to_kind(Kind::Double).to_device(Device::Cpu))
-        .abs()
-        .max()
-        .double_value(&[])
+    (a.to_kind(Kind::Double).to_device(Device::Cpu)
+        - b.to_kind(Kind::Double).to_device(Device::Cpu))
+    .abs()
+    .max()
+    .double_value(&[])
 }
 
 #[test]
@@ -26,7 +29,8 @@ fn srgb_to_linear_matches_float64_reference() {
         let ours = srgb_to_linear(&x).unwrap();
         assert_eq!(ours.device(), device);
         assert_eq!(ours.kind(), Kind::Float);
-        let reference = srgb_to_linear_reference(&x.to_kind(Kind::Double).to_device(Device::Cpu)).unwrap();
+        let reference =
+            srgb_to_linear_reference(&x.to_kind(Kind::Double).to_device(Device::Cpu)).unwrap();
         // Values are NaN for negative inputs on the power branch? No: negatives take the linear branch.
         assert_eq!(ours.isnan().any().int64_value(&[]), 0, "{device:?}: NaN in output");
         let err = max_abs_diff(&ours, &reference);
@@ -41,7 +45,11 @@ fn cuda_kernel_equals_tch_op_on_same_tensor() {
         let out = Tensor::full(x.size(), f64::NAN, (Kind::Float, device));
         srgb_to_linear_out(&x, &out).unwrap();
         let tch_op = srgb_to_linear_reference(&x).unwrap();
-        assert_eq!(out.isnan().sum(Kind::Int64).int64_value(&[]), 0, "{device:?}: unwritten elements");
+        assert_eq!(
+            out.isnan().sum(Kind::Int64).int64_value(&[]),
+            0,
+            "{device:?}: unwritten elements"
+        );
         let err = max_abs_diff(&out, &tch_op);
         assert!(err < 1e-6, "{device:?}: kernel vs tch op max diff {err:e}");
     }

@@ -1,5 +1,7 @@
 //! Device discovery: the CPU always comes first; each GPU has a name, memory and loaded kernels.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
 mod common;
 
 use meshcast_engine::probe_devices;

@@ -1,24 +1,35 @@
 //! The NVRTC path: every embedded source compiles to CUBIN (needs libnvrtc, not a GPU), a broken
 //! source reports its name and the compiler log, and on a GPU the registry loads every function.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
 mod common;
 
-use meshcast_engine::kernels::{KernelError, KernelRegistry, SOURCES, compile_cubin, nvrtc_available};
+use meshcast_engine::kernels::{
+    KernelError, KernelRegistry, SOURCES, compile_cubin, nvrtc_available,
+};
 
 /// CUBIN files are ELF images.
 const ELF_MAGIC: &[u8] = b"\x7fELF";
 
 #[test]
 fn every_embedded_source_compiles_for_hopper_and_ampere() {
-    assert!(nvrtc_available(), "libnvrtc not found: scripts/env.sh puts the venv's nvidia/cu13/lib on LD_LIBRARY_PATH");
+    assert!(
+        nvrtc_available(),
+        "libnvrtc not found: scripts/env.sh puts the venv's nvidia/cu13/lib on LD_LIBRARY_PATH"
+    );
     for source in SOURCES {
         for arch in ["sm_80", "sm_90"] {
-            let cubin = compile_cubin(source.name, source.code, arch)
-                .unwrap_or_else(|e| panic!("{e}"));
+            let cubin =
+                compile_cubin(source.name, source.code, arch).unwrap_or_else(|e| panic!("{e}"));
             assert!(cubin.starts_with(ELF_MAGIC), "{} for {arch}: not a CUBIN", source.name);
             for function in source.functions {
                 let needle = function.as_bytes();
-                assert!(cubin.windows(needle.len()).any(|w| w == needle), "{function} missing from {} CUBIN", source.name);
+                assert!(
+                    cubin.windows(needle.len()).any(|w| w == needle),
+                    "{function} missing from {} CUBIN",
+                    source.name
+                );
             }
         }
     }

@@ -47,7 +47,9 @@ impl HealthService {
 
     fn model_status(&self, model: ModelName) -> ModelStatus {
         let reason = match model {
-            ModelName::Nvdiffrec => "nvdiffrec is not part of this build of meshcast yet".to_owned(),
+            ModelName::Nvdiffrec => {
+                "nvdiffrec is not part of this build of meshcast yet".to_owned()
+            }
             ModelName::Reconviagen => format!(
                 "ReconViaGen is not part of this build of meshcast yet (its weights will be read from {})",
                 self.weights_dir.display()
@@ -80,7 +82,9 @@ fn device_info(report: &DeviceReport) -> DeviceInfo {
         index,
         name: report.name.clone(),
         memory_bytes: report.memory_bytes,
-        compute_capability: report.compute_capability.map(|(major, minor)| format!("{major}.{minor}")),
+        compute_capability: report
+            .compute_capability
+            .map(|(major, minor)| format!("{major}.{minor}")),
         kernels_ready: report.kernels.as_ref().map(Result::is_ok),
         kernels_error: report.kernels.as_ref().and_then(|k| k.as_ref().err().cloned()),
     }

@@ -36,7 +36,9 @@ pub enum ServeError {
         reason: String,
     },
     /// The address is taken or not allowed.
-    #[error("cannot listen on {addr}: {source} (is another server running? choose another with --addr)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another server running? choose another with --addr)"
+    )]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -50,10 +52,11 @@ pub enum ServeError {
 
 /// The whole application: `/api`, then the web app for every other path.
 pub fn app(state: AppState) -> Router {
+    let web = web::router(&state.config.web_dir);
     Router::new()
         .nest("/api", api::router())
-        .with_state(state.clone())
-        .merge(web::router(&state.config.web_dir))
+        .with_state(state)
+        .merge(web)
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }
@@ -63,8 +66,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     ensure_writable_dir(&config.data_dir)?;
     let device = resolve_device(config.device)?;
     let db = Db::open(&config.db_path)?;
-    let listener =
-        TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.addr, source })?;
     let addr = listener.local_addr()?;
     let state = AppState::new(config, db);
     // Probe devices (CUDA init, kernel compilation) now so the first health request is fast.

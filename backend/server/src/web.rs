@@ -23,7 +23,10 @@ pub fn router(web_dir: &Path) -> Router {
     let spa = axum::routing::get(spa_route).with_state(index);
     // File names are not content-hashed, so browsers revalidate (Last-Modified) on every load.
     Router::new().fallback_service(ServeDir::new(web_dir).fallback(spa)).layer(
-        SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ),
     )
 }
 
@@ -36,8 +39,10 @@ async fn spa_route(State(index): State<PathBuf>, uri: Uri) -> Response {
     }
     match tokio::fs::read_to_string(&index).await {
         Ok(html) => Html(html).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read {}: {e}", index.display()))
-            .into_response(),
+        Err(e) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read {}: {e}", index.display()))
+                .into_response()
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! The SQLite schema: created on first open, versioned, and kept across reopenings.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
 use meshcast_server::db::{Db, SCHEMA_VERSION};
 
 #[tokio::test]
@@ -7,9 +9,11 @@ async fn first_open_creates_schema_and_reopen_keeps_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("meshcast.sqlite3");
     let db = Db::open(&path).unwrap();
-    let version: i64 = db.call(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0))).await.unwrap();
+    let version: i64 =
+        db.call(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0))).await.unwrap();
     assert_eq!(version, SCHEMA_VERSION as i64);
-    let mode: String = db.call(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).await.unwrap();
+    let mode: String =
+        db.call(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).await.unwrap();
     assert_eq!(mode, "wal");
     db.call(|c| {
         c.execute(

@@ -1,5 +1,7 @@
 //! The router through `oneshot`: health, JSON errors, the web app's files and routes.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -27,7 +29,10 @@ fn test_app(web: &[(&str, &[u8])]) -> TestApp {
     TestApp { router: app(AppState::new(config, db)), _dir: dir }
 }
 
-async fn send(app: &TestApp, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+async fn send(
+    app: &TestApp,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let response = app.router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -39,7 +44,8 @@ fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
-const INDEX: &[u8] = b"<!doctype html><title>meshcast</title><script type=module src=/meshcast.js></script>";
+const INDEX: &[u8] =
+    b"<!doctype html><title>meshcast</title><script type=module src=/meshcast.js></script>";
 
 #[tokio::test]
 async fn health_lists_cpu_and_both_models_with_reasons() {
@@ -54,7 +60,10 @@ async fn health_lists_cpu_and_both_models_with_reasons() {
     let names: Vec<ModelName> = health.models.iter().map(|m| m.name).collect();
     assert_eq!(names, ModelName::ALL);
     for model in &health.models {
-        assert!(model.available || model.reason.as_deref().is_some_and(|r| !r.is_empty()), "{model:?}");
+        assert!(
+            model.available || model.reason.as_deref().is_some_and(|r| !r.is_empty()),
+            "{model:?}"
+        );
     }
 }
 
@@ -90,14 +99,18 @@ async fn jobs_list_starts_empty() {
 #[tokio::test]
 async fn serves_index_wasm_with_mime_and_gzip() {
     // Compressible and above tower-http's minimum size.
-    let wasm: Vec<u8> = b"\0asm\x01\0\0\0".iter().copied().chain((0..4096u32).map(|i| (i % 7) as u8)).collect();
+    let wasm: Vec<u8> =
+        b"\0asm\x01\0\0\0".iter().copied().chain((0..4096u32).map(|i| (i % 7) as u8)).collect();
     let app = test_app(&[("index.html", INDEX), ("meshcast_bg.wasm", &wasm)]);
     let (status, headers, body) = send(&app, get("/")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
     assert_eq!(body, INDEX);
 
-    let request = Request::get("/meshcast_bg.wasm").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).unwrap();
+    let request = Request::get("/meshcast_bg.wasm")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
     let (status, headers, body) = send(&app, request).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");

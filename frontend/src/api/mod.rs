@@ -35,7 +35,10 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
 /// The body as `T` on success; otherwise the server's `{"error":{…}}` message.
 async fn decode<T: DeserializeOwned>(url: &str, response: Response) -> Result<T, ApiError> {
     if response.ok() {
-        return response.json::<T>().await.map_err(|e| ApiError(format!("unexpected answer from {url}: {e}")));
+        return response
+            .json::<T>()
+            .await
+            .map_err(|e| ApiError(format!("unexpected answer from {url}: {e}")));
     }
     let status = response.status();
     match response.json::<ErrorBody>().await {

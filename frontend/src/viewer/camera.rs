@@ -47,7 +47,8 @@ impl OrbitCamera {
     pub fn view_proj(&self, aspect: f32) -> Mat4 {
         let near = (self.distance - self.radius * 2.0).max(self.distance * 1e-3);
         let far = self.distance + self.radius * 2.0;
-        perspective(FOV_Y_RAD, aspect.max(1e-3), near, far) * look_at_mat4(self.eye(), self.target, Vec3::Y)
+        perspective(FOV_Y_RAD, aspect.max(1e-3), near, far)
+            * look_at_mat4(self.eye(), self.target, Vec3::Y)
     }
 
     /// Rotates by a pointer drag of `(dx, dy)` pixels in a viewport `height` pixels tall.
@@ -68,6 +69,7 @@ impl OrbitCamera {
 
     /// Zooms by `steps` wheel notches (positive = closer), within sensible limits.
     pub fn zoom(&mut self, steps: f32) {
-        self.distance = (self.distance * 0.9f32.powf(steps)).clamp(self.radius * 0.05, self.radius * 50.0);
+        self.distance =
+            (self.distance * 0.9f32.powf(steps)).clamp(self.radius * 0.05, self.radius * 50.0);
     }
 }

@@ -11,11 +11,14 @@ use super::camera::OrbitCamera;
 use super::mesh::Mesh;
 use super::renderer::Renderer;
 
+/// A DOM event handler kept alive while attached.
+type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
 /// A live viewer on a canvas; dropping it detaches every listener.
 pub struct Viewer {
     state: Rc<RefCell<State>>,
     canvas: HtmlCanvasElement,
-    listeners: Vec<(&'static str, Closure<dyn FnMut(web_sys::Event)>)>,
+    listeners: Vec<(&'static str, Listener)>,
 }
 
 struct State {
@@ -56,8 +59,9 @@ impl Viewer {
     }
 
     fn listen(&mut self, event: &'static str, handler: impl FnMut(web_sys::Event) + 'static) {
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
-        let _ = self.canvas.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+        let closure = Listener::new(handler);
+        let _ =
+            self.canvas.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
         self.listeners.push((event, closure));
     }
 
@@ -67,8 +71,12 @@ impl Viewer {
             let Some(e) = e.dyn_ref::<PointerEvent>() else { return };
             let pan = e.button() != 0 || e.shift_key();
             let _ = canvas.set_pointer_capture(e.pointer_id());
-            state.borrow_mut().drag =
-                Some(Drag { pointer_id: e.pointer_id(), x: e.client_x() as f32, y: e.client_y() as f32, pan });
+            state.borrow_mut().drag = Some(Drag {
+                pointer_id: e.pointer_id(),
+                x: e.client_x() as f32,
+                y: e.client_y() as f32,
+                pan,
+            });
         });
         let (state, canvas) = (self.state.clone(), self.canvas.clone());
         self.listen("pointermove", move |e| {
@@ -79,7 +87,11 @@ impl Viewer {
                 let Some(drag) = s.drag.filter(|d| d.pointer_id == e.pointer_id()) else { return };
                 let (x, y) = (e.client_x() as f32, e.client_y() as f32);
                 let (dx, dy) = (x - drag.x, y - drag.y);
-                if drag.pan { s.camera.pan(dx, dy, height) } else { s.camera.orbit(dx, dy, height) }
+                if drag.pan {
+                    s.camera.pan(dx, dy, height);
+                } else {
+                    s.camera.orbit(dx, dy, height);
+                }
                 s.drag = Some(Drag { x, y, ..drag });
             }
             request_redraw(&state, &canvas);
@@ -102,7 +114,8 @@ impl Viewer {
                 let mut s = state.borrow_mut();
                 let radius = s.camera.radius;
                 let target = s.camera.target;
-                let fresh = OrbitCamera::framing(target - radius * 0.5774, target + radius * 0.5774);
+                let fresh =
+                    OrbitCamera::framing(target - radius * 0.5774, target + radius * 0.5774);
                 s.camera = OrbitCamera { target: s.camera.target, ..fresh };
             }
             request_redraw(&state, &canvas);
@@ -130,7 +143,9 @@ impl Viewer {
 impl Drop for Viewer {
     fn drop(&mut self) {
         for (event, closure) in &self.listeners {
-            let _ = self.canvas.remove_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+            let _ = self
+                .canvas
+                .remove_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
         }
         // Breaks the Rc cycle between the state and its frame closure.
         self.state.borrow_mut().frame = None;

@@ -41,7 +41,8 @@ pub fn vertex_normals(positions: &[[f32; 3]], indices: &[u32]) -> Vec<[f32; 3]> 
         if a.max(b).max(c) >= positions.len() {
             continue;
         }
-        let (pa, pb, pc) = (Vec3::from(positions[a]), Vec3::from(positions[b]), Vec3::from(positions[c]));
+        let (pa, pb, pc) =
+            (Vec3::from(positions[a]), Vec3::from(positions[b]), Vec3::from(positions[c]));
         let face = (pb - pa).cross(pc - pa); // length = 2 × area: larger faces weigh more
         for i in [a, b, c] {
             sums[i] += face;
@@ -71,7 +72,11 @@ pub fn torus_knot(p: u32, q: u32, segments: u32, sides: u32) -> Mesh {
         for j in 0..sides {
             let a = j as f32 / sides as f32 * std::f32::consts::TAU;
             positions.push((centre + tube * (a.cos() * normal + a.sin() * binormal)).to_array());
-            colors.push([0.55 + 0.35 * (hue * std::f32::consts::TAU).cos(), 0.55, 0.75 - 0.2 * hue]);
+            colors.push([
+                0.55 + 0.35 * (hue * std::f32::consts::TAU).cos(),
+                0.55,
+                0.75 - 0.2 * hue,
+            ]);
         }
     }
     let mut indices = Vec::with_capacity((segments * sides * 6) as usize);

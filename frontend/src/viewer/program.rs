@@ -53,7 +53,10 @@ pub(super) fn build(gl: &Gl) -> Result<WebGlProgram, String> {
     if gl.get_program_parameter(&program, Gl::LINK_STATUS).as_bool() == Some(true) {
         Ok(program)
     } else {
-        Err(format!("shader link failed: {}", gl.get_program_info_log(&program).unwrap_or_default()))
+        Err(format!(
+            "shader link failed: {}",
+            gl.get_program_info_log(&program).unwrap_or_default()
+        ))
     }
 }
 
@@ -64,6 +67,9 @@ fn compile(gl: &Gl, kind: u32, source: &str) -> Result<WebGlShader, String> {
     if gl.get_shader_parameter(&shader, Gl::COMPILE_STATUS).as_bool() == Some(true) {
         Ok(shader)
     } else {
-        Err(format!("shader compile failed: {}", gl.get_shader_info_log(&shader).unwrap_or_default()))
+        Err(format!(
+            "shader compile failed: {}",
+            gl.get_shader_info_log(&shader).unwrap_or_default()
+        ))
     }
 }

@@ -1,7 +1,10 @@
 //! Owns the WebGL2 context, the program and one mesh's buffers; draws a frame for a camera.
 
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlCanvasElement, WebGl2RenderingContext as Gl, WebGlBuffer, WebGlProgram, WebGlUniformLocation, WebGlVertexArrayObject};
+use web_sys::{
+    HtmlCanvasElement, WebGl2RenderingContext as Gl, WebGlBuffer, WebGlProgram,
+    WebGlUniformLocation, WebGlVertexArrayObject,
+};
 
 use super::camera::OrbitCamera;
 use super::mesh::Mesh;
@@ -35,7 +38,16 @@ impl Renderer {
         let vao = gl.create_vertex_array().ok_or("cannot create a vertex array")?;
         let u_view_proj = gl.get_uniform_location(&program, "u_view_proj");
         let u_eye = gl.get_uniform_location(&program, "u_eye");
-        Ok(Self { gl, canvas: canvas.clone(), program, vao, buffers: Vec::new(), index_count: 0, u_view_proj, u_eye })
+        Ok(Self {
+            gl,
+            canvas: canvas.clone(),
+            program,
+            vao,
+            buffers: Vec::new(),
+            index_count: 0,
+            u_view_proj,
+            u_eye,
+        })
     }
 
     /// Uploads `mesh`, replacing the previous one.
@@ -48,17 +60,26 @@ impl Renderer {
         for (location, data) in [(0u32, &mesh.positions), (1, &mesh.normals), (2, &mesh.colors)] {
             let buffer = gl.create_buffer().ok_or("cannot create a vertex buffer")?;
             gl.bind_buffer(Gl::ARRAY_BUFFER, Some(&buffer));
-            gl.buffer_data_with_u8_array(Gl::ARRAY_BUFFER, bytes_of(data.as_flattened()), Gl::STATIC_DRAW);
+            gl.buffer_data_with_u8_array(
+                Gl::ARRAY_BUFFER,
+                bytes_of(data.as_flattened()),
+                Gl::STATIC_DRAW,
+            );
             gl.enable_vertex_attrib_array(location);
             gl.vertex_attrib_pointer_with_i32(location, 3, Gl::FLOAT, false, 0, 0);
             self.buffers.push(buffer);
         }
         let indices = gl.create_buffer().ok_or("cannot create an index buffer")?;
         gl.bind_buffer(Gl::ELEMENT_ARRAY_BUFFER, Some(&indices));
-        gl.buffer_data_with_u8_array(Gl::ELEMENT_ARRAY_BUFFER, bytes_of(&mesh.indices), Gl::STATIC_DRAW);
+        gl.buffer_data_with_u8_array(
+            Gl::ELEMENT_ARRAY_BUFFER,
+            bytes_of(&mesh.indices),
+            Gl::STATIC_DRAW,
+        );
         self.buffers.push(indices);
         gl.bind_vertex_array(None);
-        self.index_count = i32::try_from(mesh.indices.len()).map_err(|_| "mesh too large for WebGL")?;
+        self.index_count =
+            i32::try_from(mesh.indices.len()).map_err(|_| "mesh too large for WebGL")?;
         Ok(())
     }
 
@@ -85,7 +106,11 @@ impl Renderer {
         gl.enable(Gl::DEPTH_TEST);
         gl.use_program(Some(&self.program));
         let view_proj = camera.view_proj(width as f32 / height as f32);
-        gl.uniform_matrix4fv_with_f32_array(self.u_view_proj.as_ref(), false, &view_proj.to_cols_array());
+        gl.uniform_matrix4fv_with_f32_array(
+            self.u_view_proj.as_ref(),
+            false,
+            &view_proj.to_cols_array(),
+        );
         gl.uniform3fv_with_f32_array(self.u_eye.as_ref(), &camera.eye().to_array());
         gl.bind_vertex_array(Some(&self.vao));
         gl.draw_elements_with_i32(Gl::TRIANGLES, self.index_count, Gl::UNSIGNED_INT, 0);

@@ -42,7 +42,13 @@ pub fn srgb_to_linear_out(srgb: &Tensor, out: &Tensor) -> Result<(), EngineError
         return Err(EngineError::InvalidArgument {
             op: OP,
             arg: "out",
-            reason: format!("shape/device {:?}/{:?} differs from input {:?}/{:?}", out.size(), out.device(), srgb.size(), srgb.device()),
+            reason: format!(
+                "shape/device {:?}/{:?} differs from input {:?}/{:?}",
+                out.size(),
+                out.device(),
+                srgb.size(),
+                srgb.device()
+            ),
         });
     }
     let Device::Cuda(ordinal) = srgb.device() else { unreachable!("checked by f32_cuda_ptr") };
@@ -55,12 +61,14 @@ pub fn srgb_to_linear_out(srgb: &Tensor, out: &Tensor) -> Result<(), EngineError
     let stream = registry.stream();
     // Grid-stride loop: cap the grid, every thread handles several elements for large images.
     let blocks = n.div_ceil(256).min(65_535) as u32;
-    let config = LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+    let config =
+        LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
     let mut launch = stream.launch_builder(function);
     launch.arg(&out_ptr).arg(&input_ptr).arg(&n);
     // SAFETY: both pointers are live contiguous float32 buffers of `n` elements on this device
     // (checked above) and stay alive until the stream reaches the kernel, since `srgb` and `out`
     // are borrowed for the call and libtorch's allocator orders frees on the same stream.
-    unsafe { launch.launch(config) }.map_err(|e| KernelError::driver("launch srgb_to_linear_f32", e))?;
+    unsafe { launch.launch(config) }
+        .map_err(|e| KernelError::driver("launch srgb_to_linear_f32", e))?;
     Ok(())
 }

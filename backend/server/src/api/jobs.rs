@@ -8,6 +8,8 @@ use super::ApiError;
 use crate::AppState;
 
 /// Every job, newest first.
-pub(super) async fn list_jobs(State(state): State<AppState>) -> Result<Json<Vec<JobSummary>>, ApiError> {
+pub(super) async fn list_jobs(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<JobSummary>>, ApiError> {
     Ok(Json(state.db.list_jobs().await?))
 }
