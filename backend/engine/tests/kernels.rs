@@ -20,8 +20,8 @@ fn every_embedded_source_compiles_for_hopper_and_ampere() {
     );
     for source in SOURCES {
         for arch in ["sm_80", "sm_90"] {
-            let cubin =
-                compile_cubin(source.name, source.code, arch).unwrap_or_else(|e| panic!("{e}"));
+            let cubin = compile_cubin(source.name, source.code, arch, source.options)
+                .unwrap_or_else(|e| panic!("{e}"));
             assert!(cubin.starts_with(ELF_MAGIC), "{} for {arch}: not a CUBIN", source.name);
             for function in source.functions {
                 let needle = function.as_bytes();
@@ -38,7 +38,7 @@ fn every_embedded_source_compiles_for_hopper_and_ampere() {
 #[test]
 fn compile_error_names_the_kernel_and_carries_the_log() {
     let broken = "extern \"C\" __global__ void oops(float* x) { x[0] = undeclared_thing; }";
-    match compile_cubin("broken_example", broken, "sm_90") {
+    match compile_cubin("broken_example", broken, "sm_90", &[]) {
         Err(KernelError::Compile { kernel, arch, log }) => {
             assert_eq!(kernel, "broken_example");
             assert_eq!(arch, "sm_90");

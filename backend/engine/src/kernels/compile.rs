@@ -15,7 +15,12 @@ pub fn nvrtc_available() -> bool {
 /// Compiles `code` (named `name` in errors) to a CUBIN for `arch` (e.g. `sm_90`).
 ///
 /// Needs libnvrtc but no GPU, so CI compiles every embedded kernel too.
-pub fn compile_cubin(name: &str, code: &str, arch: &str) -> Result<Vec<u8>, KernelError> {
+pub fn compile_cubin(
+    name: &str,
+    code: &str,
+    arch: &str,
+    extra_options: &[&str],
+) -> Result<Vec<u8>, KernelError> {
     if !nvrtc_available() {
         return Err(KernelError::NvrtcMissing);
     }
@@ -37,7 +42,8 @@ pub fn compile_cubin(name: &str, code: &str, arch: &str) -> Result<Vec<u8>, Kern
         message: "name contains a NUL byte".into(),
     })?;
     let program = Program(result::create_program(&src, Some(&file)).map_err(nvrtc_err("create"))?);
-    let options = [format!("--gpu-architecture={arch}"), "--std=c++17".to_owned()];
+    let mut options = vec![format!("--gpu-architecture={arch}"), "--std=c++17".to_owned()];
+    options.extend(extra_options.iter().map(|o| (*o).to_owned()));
     // SAFETY: `program.0` is a live program created above; options are valid C strings.
     if unsafe { result::compile_program(program.0, &options) }.is_err() {
         return Err(KernelError::Compile {

@@ -57,7 +57,7 @@ impl KernelRegistry {
         let started = std::time::Instant::now();
         let mut functions = HashMap::new();
         for source in SOURCES {
-            let cubin = compile_cubin(source.name, source.code, &arch)?;
+            let cubin = compile_cubin(source.name, source.code, &arch, source.options)?;
             let module = ctx
                 .load_module(Ptx::from_binary(cubin))
                 .map_err(|e| KernelError::driver(format!("load module {}", source.name), e))?;

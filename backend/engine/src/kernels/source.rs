@@ -9,11 +9,23 @@ pub struct KernelSource {
     pub code: &'static str,
     /// `extern "C"` kernels the registry resolves after loading.
     pub functions: &'static [&'static str],
+    /// Extra NVRTC options, e.g. `--fmad=false` where results must match the CPU path bit for bit.
+    pub options: &'static [&'static str],
 }
 
 /// Every kernel source of the engine.
-pub const SOURCES: &[KernelSource] = &[KernelSource {
-    name: "color",
-    code: include_str!("../../kernels/color.cu"),
-    functions: &["srgb_to_linear_f32"],
-}];
+pub const SOURCES: &[KernelSource] = &[
+    KernelSource {
+        name: "color",
+        code: include_str!("../../kernels/color.cu"),
+        functions: &["srgb_to_linear_f32"],
+        options: &[],
+    },
+    KernelSource {
+        name: "rasterize",
+        code: include_str!("../../kernels/rasterize.cu"),
+        functions: &["raster_bin_count", "raster_bin_fill", "raster_tiles"],
+        // Coverage and depth tests must round exactly as the CPU rasterizer does.
+        options: &["--fmad=false"],
+    },
+];

@@ -2,3 +2,4 @@
 
 pub mod color;
 pub(crate) mod launch;
+pub mod raster;
