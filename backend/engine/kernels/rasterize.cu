@@ -108,6 +108,7 @@ extern "C" __global__ void raster_tiles(const float4* __restrict__ pos, const in
                                         const int* __restrict__ tile_tris, int* __restrict__ out) {
     __shared__ float4 sv[3 * CHUNK];
     __shared__ int sid[CHUNK];
+    __shared__ int4 sbox[CHUNK];  // pixel box: cheap rejection before the coverage arithmetic
     int b = blockIdx.z;
     int px = blockIdx.x * TILE + threadIdx.x, py = blockIdx.y * TILE + threadIdx.y;
     int lane = threadIdx.y * TILE + threadIdx.x;
@@ -127,9 +128,15 @@ extern "C" __global__ void raster_tiles(const float4* __restrict__ pos, const in
             sv[3 * lane] = p[tris[3 * t]];
             sv[3 * lane + 1] = p[tris[3 * t + 1]];
             sv[3 * lane + 2] = p[tris[3 * t + 2]];
+            Setup s;
+            // Listed triangles passed setup when binned; recomputing gives the same box.
+            triangle_setup(sv[3 * lane], sv[3 * lane + 1], sv[3 * lane + 2], H, W, &s);
+            sbox[lane] = make_int4(s.px0, s.px1, s.py0, s.py1);
         }
         __syncthreads();
         for (int k = 0; k < n; k++) {
+            int4 bx = sbox[k];
+            if (px < bx.x || px > bx.y || py < bx.z || py > bx.w) continue;
             float d;
             if (cover(sv[3 * k], sv[3 * k + 1], sv[3 * k + 2], x, y, &d)) {
                 int t = sid[k];

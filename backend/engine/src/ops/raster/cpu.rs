@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::coverage::{Vertex, cover, pixel_ndc, triangle_setup};
+use super::coverage::{PixelBox, Vertex, cover, pixel_ndc, triangle_setup};
 
 const TILE: usize = 16;
 
@@ -25,13 +25,15 @@ pub(super) fn visibility(
 
 fn rasterize_image(verts: &[Vertex], tris: &[[i32; 3]], h: usize, w: usize, out: &mut [i32]) {
     let (tiles_x, tiles_y) = (w.div_ceil(TILE), h.div_ceil(TILE));
-    let mut bins: Vec<Vec<u32>> = vec![Vec::new(); tiles_x * tiles_y];
+    // Each entry keeps the triangle's pixel box: most small triangles miss most pixels of a tile,
+    // and the box rejects them before the coverage arithmetic.
+    let mut bins: Vec<Vec<(u32, PixelBox)>> = vec![Vec::new(); tiles_x * tiles_y];
     for (t, tri) in tris.iter().enumerate() {
         let [a, b, c] = tri.map(|i| &verts[i as usize]);
         if let Some(bx) = triangle_setup(a, b, c, h, w) {
             for ty in bx.py0 / TILE..=bx.py1 / TILE {
                 for tx in bx.px0 / TILE..=bx.px1 / TILE {
-                    bins[ty * tiles_x + tx].push(t as u32);
+                    bins[ty * tiles_x + tx].push((t as u32, bx));
                 }
             }
         }
@@ -46,7 +48,10 @@ fn rasterize_image(verts: &[Vertex], tris: &[[i32; 3]], h: usize, w: usize, out:
                 for (px, id) in line.iter_mut().enumerate().skip(x0).take(TILE) {
                     let x = pixel_ndc(px, w);
                     let mut best: Option<(f32, u32)> = None;
-                    for &t in bin {
+                    for &(t, bx) in bin {
+                        if px < bx.px0 || px > bx.px1 || py < bx.py0 || py > bx.py1 {
+                            continue;
+                        }
                         let [a, b, c] = tris[t as usize].map(|i| &verts[i as usize]);
                         if let Some(d) = cover(a, b, c, x, y)
                             && best.is_none_or(|(bd, bt)| d < bd || (d == bd && t < bt))
