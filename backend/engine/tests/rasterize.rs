@@ -180,7 +180,7 @@ fn cpu_and_cuda_agree_pixel_for_pixel() {
             ids_gpu.ne_tensor(&cpu.rast.select(3, 3)).sum(Kind::Int64).int64_value(&[]);
         assert_eq!(mismatched, 0, "{device:?}: triangle ids differ from the CPU");
         let diff = (gpu.rast.to_device(Device::Cpu) - &cpu.rast).abs().max().double_value(&[]);
-        assert!(diff < 1e-5, "{device:?}: rast differs by {diff}");
+        assert!(diff < 1e-4, "{device:?}: rast differs by {diff}"); // float32 tensor ops, CPU vs GPU rounding
         let diff = (gpu.rast_db.unwrap().to_device(Device::Cpu) - cpu.rast_db.as_ref().unwrap())
             .abs()
             .max()
