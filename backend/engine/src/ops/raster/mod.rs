@@ -13,15 +13,19 @@
 //! the gathered clip-space vertices as tensor ops ([`barycentric`]), so autograd gives exact
 //! gradients inside triangles.
 
+pub mod antialias;
 pub mod barycentric;
 mod coverage;
 mod cpu;
 mod cuda;
 pub mod interpolate;
+pub mod topology;
 pub mod visibility;
 
+pub use antialias::antialias;
 pub use barycentric::barycentrics;
 pub use interpolate::{Interpolated, interpolate};
+pub use topology::Topology;
 pub use visibility::{visibility, visibility_into};
 
 use tch::Tensor;
