@@ -1,5 +1,5 @@
 //! `cargo bench -p meshcast-engine --bench raster`: forward + backward of rasterize + interpolate
-//! (3 channels) on a closed sphere mesh covering about half of each image. Prints a Markdown table
+//! (3 channels) + antialias on a closed sphere mesh covering about half of each image. Prints a Markdown table
 //! (median of timed runs after warm-up) for bench/RESULTS.md, with nvdiffrast's H200 figures as
 //! the baseline ratio where the workload matches.
 
@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use meshcast_engine::ops::raster::{interpolate, rasterize};
+use meshcast_engine::ops::raster::{Topology, antialias, interpolate, rasterize};
 use tch::{Device, Kind, Tensor};
 
 /// UV sphere with about `target_tris` triangles, radius 1, centred at the origin.
@@ -76,9 +76,11 @@ fn time_case(
     let pos = clip_positions(&points, batch).to(device).set_requires_grad(true);
     let tris = tris.to(device);
     let colour = Tensor::rand([points.size()[0], 3], (Kind::Float, device)).set_requires_grad(true);
+    let topology = Topology::new(&tris, device).unwrap();
     let step = || {
         let r = rasterize(&pos, &tris, (res, res), false).unwrap();
         let out = interpolate(&colour, &r.rast, &tris, None).unwrap().out;
+        let out = antialias(&out, &r.rast, &pos, &tris, &topology).unwrap();
         out.sum(Kind::Float).backward();
         r.rast
     };

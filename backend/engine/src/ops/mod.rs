@@ -3,3 +3,4 @@
 pub mod color;
 pub(crate) mod launch;
 pub mod raster;
+pub mod texture;
