@@ -56,5 +56,8 @@ fn probe_cuda(ordinal: usize) -> DeviceReport {
         report.kernels =
             Some(KernelRegistry::for_device(ordinal).map(|_| ()).map_err(|e| e.to_string()));
     }
+    if let Some(Err(error)) = &report.kernels {
+        tracing::error!(ordinal, %error, "CUDA kernels unavailable on this device");
+    }
     report
 }
