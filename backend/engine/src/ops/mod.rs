@@ -1,6 +1,7 @@
 //! Tensor ops with a CPU path (tch ops or multi-threaded Rust) and a CUDA path (NVRTC kernels).
 
 pub mod color;
+pub mod cubemap;
 pub(crate) mod launch;
 pub mod raster;
 pub mod texture;
