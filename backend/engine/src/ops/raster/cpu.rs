@@ -39,29 +39,35 @@ fn rasterize_image(verts: &[Vertex], tris: &[[i32; 3]], h: usize, w: usize, out:
         }
     }
     out.par_chunks_mut(TILE * w).enumerate().for_each(|(ty, rows)| {
+        // Triangle-major within each tile: a small triangle tests only the pixels of its box.
+        // The depth test is order-independent (nearer wins, ties go to the lower id), so the
+        // result equals the CUDA kernel's pixel-major loop.
+        let row0 = ty * TILE;
+        let row_count = rows.len() / w;
+        let mut depth = vec![f32::INFINITY; rows.len()];
+        let mut best = vec![u32::MAX; rows.len()];
         for tx in 0..tiles_x {
-            let bin = &bins[ty * tiles_x + tx];
-            for (row, line) in rows.chunks_mut(w).enumerate() {
-                let py = ty * TILE + row;
-                let y = pixel_ndc(py, h);
-                let x0 = tx * TILE;
-                for (px, id) in line.iter_mut().enumerate().skip(x0).take(TILE) {
-                    let x = pixel_ndc(px, w);
-                    let mut best: Option<(f32, u32)> = None;
-                    for &(t, bx) in bin {
-                        if px < bx.px0 || px > bx.px1 || py < bx.py0 || py > bx.py1 {
-                            continue;
-                        }
-                        let [a, b, c] = tris[t as usize].map(|i| &verts[i as usize]);
-                        if let Some(d) = cover(a, b, c, x, y)
-                            && best.is_none_or(|(bd, bt)| d < bd || (d == bd && t < bt))
-                        {
-                            best = Some((d, t));
+            let (col0, col1) = (tx * TILE, ((tx + 1) * TILE).min(w) - 1);
+            for &(t, bx) in &bins[ty * tiles_x + tx] {
+                let [a, b, c] = tris[t as usize].map(|i| &verts[i as usize]);
+                let (y0, y1) = (bx.py0.max(row0), bx.py1.min(row0 + row_count - 1));
+                let (x0, x1) = (bx.px0.max(col0), bx.px1.min(col1));
+                for py in y0..=y1 {
+                    let y = pixel_ndc(py, h);
+                    for px in x0..=x1 {
+                        if let Some(d) = cover(a, b, c, pixel_ndc(px, w), y) {
+                            let k = (py - row0) * w + px;
+                            if d < depth[k] || (d == depth[k] && t < best[k]) {
+                                depth[k] = d;
+                                best[k] = t;
+                            }
                         }
                     }
-                    *id = best.map_or(0, |(_, t)| t as i32 + 1);
                 }
             }
+        }
+        for (id, &t) in rows.iter_mut().zip(&best) {
+            *id = if t == u32::MAX { 0 } else { t as i32 + 1 };
         }
     });
 }
