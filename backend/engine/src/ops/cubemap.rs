@@ -10,6 +10,7 @@
 
 use tch::{Kind, Tensor};
 
+use super::mip::blend_levels;
 use crate::EngineError;
 
 fn invalid(arg: &'static str, reason: String) -> EngineError {
@@ -201,26 +202,9 @@ pub fn texture_cube(
     let flat_dir = flat_dir.f_nan_to_num(Some(0.0), Some(0.0), Some(0.0))?;
     let result = match lod {
         None => sample_level(base, &flat_dir, &batch)?,
-        Some(lod) => {
-            let top = (mips.len() - 1) as f64;
-            let lod = lod.f_reshape([n])?.f_clamp(0.0, top)?;
-            let mut acc: Option<Tensor> = None;
-            for (l, level) in mips.levels.iter().enumerate() {
-                let weight = lod
-                    .f_sub_scalar(l as f64)?
-                    .f_abs()?
-                    .f_neg()?
-                    .f_add_scalar(1.0)?
-                    .f_clamp_min(0.0)?;
-                let term = sample_level(level, &flat_dir, &batch)?
-                    .f_mul(&weight.f_unsqueeze(1)?.f_to_kind(level.kind())?)?;
-                acc = Some(match acc {
-                    None => term,
-                    Some(a) => a.f_add(&term)?,
-                });
-            }
-            acc.ok_or_else(|| invalid("tex", "no mip levels".into()))?
-        }
+        Some(lod) => blend_levels(&lod.f_reshape([n])?, mips.len(), |l| {
+            sample_level(&mips.levels[l], &flat_dir, &batch)
+        })?,
     };
     let result = result.f_mul(&valid.f_unsqueeze(1)?.f_to_kind(result.kind())?)?;
     Ok(result.f_reshape([b, h, w, c])?)

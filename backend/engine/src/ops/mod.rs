@@ -3,5 +3,6 @@
 pub mod color;
 pub mod cubemap;
 pub(crate) mod launch;
+mod mip;
 pub mod raster;
 pub mod texture;

@@ -7,6 +7,7 @@
 
 use tch::{Kind, Tensor};
 
+use super::mip::blend_levels;
 use crate::EngineError;
 
 /// How coordinates outside [0, 1] are treated.
@@ -157,23 +158,6 @@ pub fn texture(
     let along_x = dudx.f_square()?.f_add(&dvdx.f_square()?)?;
     let along_y = dudy.f_square()?.f_add(&dvdy.f_square()?)?;
     let footprint = along_x.f_maximum(&along_y)?.f_clamp_min(1e-20)?;
-    let top = (mips.len() - 1) as f64;
-    let lod = footprint.f_log2()?.f_mul_scalar(0.5)?.f_add_scalar(lod_bias)?.f_clamp(0.0, top)?;
-    // Tent weights over levels: exactly the two nearest levels get 1 − frac and frac.
-    let mut out: Option<Tensor> = None;
-    for (l, level) in mips.levels.iter().enumerate() {
-        let weight = lod
-            .f_sub_scalar(l as f64)?
-            .f_abs()?
-            .f_neg()?
-            .f_add_scalar(1.0)?
-            .f_clamp_min(0.0)?
-            .f_unsqueeze(3)?;
-        let term = sample_level(level, uv, boundary)?.f_mul(&weight.f_to_kind(level.kind())?)?;
-        out = Some(match out {
-            None => term,
-            Some(acc) => acc.f_add(&term)?,
-        });
-    }
-    out.ok_or_else(|| invalid("tex", "no mip levels".into()))
+    let lod = footprint.f_log2()?.f_mul_scalar(0.5)?.f_add_scalar(lod_bias)?;
+    Ok(blend_levels(&lod, mips.len(), |l| sample_level(&mips.levels[l], uv, boundary))?)
 }

@@ -1,6 +1,6 @@
 //! CUDA visibility pass: launches the binned kernels of `kernels/rasterize.cu` on tch tensors.
 
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{LaunchArgs, LaunchConfig, PushKernelArg};
 use tch::{Kind, Tensor};
 
 use crate::EngineError;
@@ -8,6 +8,22 @@ use crate::kernels::{KernelError, KernelRegistry};
 
 const TILE: i64 = 16;
 const OP: &str = "rasterize";
+
+/// The arguments every raster kernel starts with, in the kernels' order.
+struct SceneArgs {
+    pos: u64,
+    tris: u64,
+    sizes: [i32; 7], // B, V, T, H, W, tiles_x, tiles_y
+}
+
+impl SceneArgs {
+    fn push<'a>(&'a self, launch: &mut LaunchArgs<'a>) {
+        launch.arg(&self.pos).arg(&self.tris);
+        for size in &self.sizes {
+            launch.arg(size);
+        }
+    }
+}
 
 /// Writes triangle id + 1 per pixel into `out` (`[B, H, W]` int32, contiguous, same device).
 ///
@@ -29,19 +45,22 @@ pub(super) fn visibility(
     let launch_err = |name: &'static str| move |e| KernelError::driver(format!("launch {name}"), e);
     let as_i32 =
         |n: i64| i32::try_from(n).map_err(|_| invalid("sizes", format!("{n} exceeds int32")));
-    let (b32, v32, t32, h32, w32, tx32, ty32) = (
-        as_i32(b)?,
-        as_i32(v)?,
-        as_i32(t)?,
-        as_i32(h)?,
-        as_i32(w)?,
-        as_i32(tiles_x)?,
-        as_i32(tiles_y)?,
-    );
+    let scene = SceneArgs {
+        pos: pos.data_ptr() as u64,
+        tris: tris.data_ptr() as u64,
+        sizes: [
+            as_i32(b)?,
+            as_i32(v)?,
+            as_i32(t)?,
+            as_i32(h)?,
+            as_i32(w)?,
+            as_i32(tiles_x)?,
+            as_i32(tiles_y)?,
+        ],
+    };
 
     let tile_counts = Tensor::f_zeros([b * tiles_x * tiles_y], (Kind::Int, device))?;
-    let (pos_ptr, tris_ptr, counts_ptr) =
-        (pos.data_ptr() as u64, tris.data_ptr() as u64, tile_counts.data_ptr() as u64);
+    let counts_ptr = tile_counts.data_ptr() as u64;
     let per_triangle = LaunchConfig::for_num_elems(
         u32::try_from(b * t)
             .map_err(|_| invalid("tris", "batch × triangles exceeds 2³²".into()))?,
@@ -49,16 +68,8 @@ pub(super) fn visibility(
     if b * t > 0 {
         let f = registry.function("raster_bin_count")?;
         let mut l = stream.launch_builder(f);
-        l.arg(&pos_ptr)
-            .arg(&tris_ptr)
-            .arg(&b32)
-            .arg(&v32)
-            .arg(&t32)
-            .arg(&h32)
-            .arg(&w32)
-            .arg(&tx32)
-            .arg(&ty32)
-            .arg(&counts_ptr);
+        scene.push(&mut l);
+        l.arg(&counts_ptr);
         // SAFETY: buffers are live, contiguous and sized as the kernel indexes them (checked by caller).
         unsafe { l.launch(per_triangle) }.map_err(launch_err("raster_bin_count"))?;
     }
@@ -79,15 +90,7 @@ pub(super) fn visibility(
     if total > 0 {
         let f = registry.function("raster_bin_fill")?;
         let mut l = stream.launch_builder(f);
-        l.arg(&pos_ptr)
-            .arg(&tris_ptr)
-            .arg(&b32)
-            .arg(&v32)
-            .arg(&t32)
-            .arg(&h32)
-            .arg(&w32)
-            .arg(&tx32)
-            .arg(&ty32);
+        scene.push(&mut l);
         l.arg(&offsets_ptr).arg(&cursor_ptr).arg(&list_ptr);
         // SAFETY: as above; `tile_tris` holds exactly `total` slots, the sum of the counts.
         unsafe { l.launch(per_triangle) }.map_err(launch_err("raster_bin_fill"))?;
@@ -95,18 +98,10 @@ pub(super) fn visibility(
     if b * h * w > 0 {
         let f = registry.function("raster_tiles")?;
         let mut l = stream.launch_builder(f);
-        l.arg(&pos_ptr)
-            .arg(&tris_ptr)
-            .arg(&b32)
-            .arg(&v32)
-            .arg(&t32)
-            .arg(&h32)
-            .arg(&w32)
-            .arg(&tx32)
-            .arg(&ty32);
+        scene.push(&mut l);
         l.arg(&offsets_ptr).arg(&counts_ptr).arg(&list_ptr).arg(&out_ptr);
         let config = LaunchConfig {
-            grid_dim: (tx32 as u32, ty32 as u32, b32 as u32),
+            grid_dim: (tiles_x as u32, tiles_y as u32, b as u32),
             block_dim: (TILE as u32, TILE as u32, 1),
             shared_mem_bytes: 0,
         };
