@@ -70,6 +70,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr: config.addr, source })?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal()?;
     let state = AppState::new(config, db);
     // Probe devices (CUDA init, kernel compilation) now so the first health request is fast.
     let health = state.health.clone();
@@ -81,7 +82,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         db = %state.db.path().display(),
         "meshcast listening on http://{addr}"
     );
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await?;
     tracing::info!("meshcast stopped");
     Ok(())
 }
@@ -111,26 +112,17 @@ fn resolve_device(choice: DeviceChoice) -> Result<tch::Device, ServeError> {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Registers the SIGINT and SIGTERM handlers now, before the server says it is listening (a
+/// signal sent right after that line must stop it gracefully, not kill it), and resolves when
+/// either arrives.
+fn shutdown_signal() -> Result<impl Future<Output = ()>, std::io::Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT received, shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received, shutting down"),
         }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
-    }
+    })
 }
