@@ -1,7 +1,8 @@
 //! `cargo bench -p meshcast-engine --bench raster`: forward + backward of rasterize + interpolate
 //! (3 channels) + antialias on a closed sphere mesh covering about half of each image. Prints a Markdown table
 //! (median of timed runs after warm-up) for bench/RESULTS.md, with nvdiffrast's H200 figures as
-//! the baseline ratio where the workload matches.
+//! the baseline ratio where the workload matches; `-- --append FILE` also appends it to FILE
+//! (bench/RESULTS.md) with the devices it ran on.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary: panics are reports
 
@@ -113,18 +114,31 @@ fn main() {
             (Device::Cuda(0), 200_000, 1, 800, Some(1.36), 4.0),
         ]);
     }
-    println!(
-        "| device | triangles | batch × res | coverage | fwd+bwd median ms | target ms | nvdiffrast ms | ratio |"
+    let devices: Vec<String> =
+        meshcast_engine::probe_devices().iter().map(|d| d.name.clone()).collect();
+    let mut report = format!(
+        "Devices: {}.\n\n| device | triangles | batch × res | coverage | fwd+bwd median ms | target ms | nvdiffrast ms | ratio |\n|---|---|---|---|---|---|---|---|\n",
+        devices.join(", ")
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    print!("{report}");
     for (device, tris, batch, res, baseline, target) in cases {
         let runs = if device.is_cuda() { 50 } else { 10 };
         let (ms, coverage, t) = time_case(device, tris, batch, res, runs);
         let ratio = baseline.map_or("—".to_owned(), |b| format!("{:.2}×", ms / b));
         let base = baseline.map_or("—".to_owned(), |b| format!("{b}"));
-        println!(
-            "| {device:?} | {t} | {batch} × {res}² | {:.0}% | {ms:.2} | {target} | {base} | {ratio} |",
+        let row = format!(
+            "| {device:?} | {t} | {batch} × {res}² | {:.0}% | {ms:.2} | {target} | {base} | {ratio} |\n",
             coverage * 100.0
         );
+        print!("{row}");
+        report.push_str(&row);
+    }
+    // `cargo bench -p meshcast-engine --bench raster -- --append bench/RESULTS.md` records the run.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(path) = args.iter().position(|a| a == "--append").and_then(|i| args.get(i + 1)) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).create(true).open(path).unwrap();
+        writeln!(file, "\n## raster benchmark run\n\n{report}").unwrap();
+        println!("appended to {path}");
     }
 }
