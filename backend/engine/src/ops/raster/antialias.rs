@@ -41,6 +41,14 @@ pub fn antialias(
     if rast.size() != [b, h, w, 4] {
         return Err(invalid("rast", format!("expected [{b}, {h}, {w}, 4], got {:?}", rast.size())));
     }
+    for (arg, device) in [("rast", rast.device()), ("pos", pos.device())] {
+        if device != color.device() {
+            return Err(invalid(
+                arg,
+                format!("on {device:?} but color is on {:?}", color.device()),
+            ));
+        }
+    }
     let v = pos.size()[1];
     if pos.size()[0] != b && pos.size()[0] != 1 {
         return Err(invalid(
