@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds the engine's test binaries and the raster benchmark here and bundles them, stripped,
+# with a runner script into .device/ (git-ignored), for a GPU machine that has PyTorch 2.11 but no
+# Rust. There: `.device/run.sh` runs every engine test on CPU + GPU (MESHCAST_REQUIRE_CUDA=1) and
+# the benchmark, writing the table to $OUT/bench.md when OUT is set.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$MESHCAST_ROOT"
+grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
+rm -rf .device && mkdir -p .device
+executables() {
+  python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        print(m["executable"])'
+}
+cargo test -p meshcast-engine --no-run --message-format=json 2>/dev/null | executables |
+  while read -r f; do cp "$f" ".device/test-$(basename "$f" | sed 's/-[0-9a-f]*$//')"; done
+cargo bench -p meshcast-engine --bench raster --no-run --message-format=json 2>/dev/null | executables |
+  while read -r f; do cp "$f" .device/bench-raster; done
+strip --strip-debug .device/test-* .device/bench-raster
+cat > .device/run.sh <<RUNNER
+#!/usr/bin/env bash
+set -u
+repo=\$PWD
+# Tests find tests/data through the path of the checkout they were built in.
+[ -e "$MESHCAST_ROOT" ] || { mkdir -p "$(dirname "$MESHCAST_ROOT")" && ln -s "\$repo" "$MESHCAST_ROOT"; }
+cd "\$(dirname "\$0")"
+export LD_LIBRARY_PATH=\$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib:/usr/local/cuda-13.0/targets/x86_64-linux/lib
+export MESHCAST_REQUIRE_CUDA=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+status=0
+for t in test-*; do
+  echo "== \$t"
+  ./\$t --test-threads=1 > /tmp/\$t.log 2>&1 || status=1
+  grep -E "test result|FAILED|panicked" /tmp/\$t.log
+done
+echo "== bench"
+./bench-raster \${OUT:+--append \$OUT/bench.md}
+exit \$status
+RUNNER
+chmod +x .device/run.sh
+du -sh .device
+echo "bundle ready: run '.device/run.sh' on the device machine with carry [\".device\"]"
