@@ -4,6 +4,7 @@
 //! The engine knows nothing of HTTP, tokio or the browser: callers get a synchronous API and a
 //! progress callback. Every op runs on CPU and CUDA with one test body for both.
 
+pub mod autograd;
 pub mod camera;
 pub mod device;
 pub mod error;
