@@ -28,4 +28,22 @@ pub const SOURCES: &[KernelSource] = &[
         // Coverage and depth tests must round exactly as the CPU rasterizer does.
         options: &["--fmad=false"],
     },
+    KernelSource {
+        name: "barycentric",
+        code: include_str!("../../kernels/barycentric.cu"),
+        functions: &["bary_forward", "bary_backward"],
+        options: &[],
+    },
+    KernelSource {
+        name: "interpolate",
+        code: include_str!("../../kernels/interpolate.cu"),
+        functions: &["interpolate_forward", "interpolate_backward"],
+        options: &[],
+    },
+    KernelSource {
+        name: "antialias",
+        code: include_str!("../../kernels/antialias.cu"),
+        functions: &["antialias_forward", "antialias_backward"],
+        options: &[],
+    },
 ];

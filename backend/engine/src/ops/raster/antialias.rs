@@ -63,6 +63,18 @@ pub fn antialias(
             format!("built for {} triangles, got {}", topology.triangles(), tris.size()[0]),
         ));
     }
+    if let Some(ordinal) = super::fused::fused_device(color)
+        && pos.kind() == Kind::Float
+    {
+        return super::fused::antialias::antialias(
+            color,
+            rast,
+            &pos,
+            tris,
+            &topology.opposite,
+            ordinal,
+        );
+    }
     let kind = color.kind();
     let pos = if pos.size()[0] == b { pos } else { pos.f_expand([b, v, 4], false)? };
     let flat_pos = pos.f_reshape([b * v, 4])?.f_to_kind(kind)?;

@@ -50,10 +50,17 @@ pub fn interpolate(
     super::visibility::check_triangles("interpolate", tris, v, rast.device())?;
     let ids = rast.f_select(3, 3)?.f_round()?.f_to_kind(Kind::Int64)?;
     let t = tris.size()[0];
-    if ids.numel() > 0
-        && (ids.f_min()?.f_int64_value(&[])? < 0 || ids.f_max()?.f_int64_value(&[])? > t)
-    {
-        return Err(invalid("rast", format!("triangle ids outside 0..={t}")));
+    if ids.numel() > 0 {
+        let (lo, hi) = ids.f_aminmax(None::<i64>, false)?;
+        let range = Vec::<i64>::try_from(Tensor::f_stack(&[lo, hi], 0)?)?;
+        if range[0] < 0 || range[1] > t {
+            return Err(invalid("rast", format!("triangle ids outside 0..={t}")));
+        }
+    }
+    if let (Some(ordinal), None) = (super::fused::fused_device(attr), rast_db) {
+        let attr = if per_image { attr.shallow_clone() } else { attr.f_unsqueeze(0)? };
+        let out = super::fused::interpolate::interpolate(&attr, rast, tris, ordinal)?;
+        return Ok(Interpolated { out, out_da: None });
     }
     let kind = attr.kind();
     let (covered, tri) = covered_pixels(&ids)?;

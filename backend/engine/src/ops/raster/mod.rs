@@ -11,13 +11,16 @@
 //! The triangle id per pixel comes from a kernel ([`visibility`]: binned on CUDA, tiled and
 //! multi-threaded on the CPU) and carries no gradient; the barycentrics are then recomputed from
 //! the gathered clip-space vertices as tensor ops ([`barycentric`]), so autograd gives exact
-//! gradients inside triangles.
+//! gradients inside triangles. On CUDA in float32, barycentrics, `interpolate` and `antialias`
+//! run as fused kernels with hand-written backward passes instead ([`fused`]), tested against
+//! the tensor-op paths in float64.
 
 pub mod antialias;
 pub mod barycentric;
 mod coverage;
 mod cpu;
 mod cuda;
+mod fused;
 pub mod interpolate;
 pub mod topology;
 pub mod visibility;
@@ -54,6 +57,10 @@ pub fn rasterize(
 ) -> Result<Rasterized, EngineError> {
     let pos = visibility::batched_positions("rasterize", pos)?;
     let ids = visibility(&pos, tris, resolution)?;
+    if let (Some(ordinal), false) = (fused::fused_device(&pos), with_derivatives) {
+        let rast = fused::barycentric::barycentrics(&pos, tris, &ids, ordinal)?;
+        return Ok(Rasterized { rast, rast_db: None });
+    }
     let (rast, rast_db) = barycentrics(&pos, tris, &ids, with_derivatives)?;
     Ok(Rasterized { rast, rast_db })
 }

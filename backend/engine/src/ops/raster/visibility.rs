@@ -46,7 +46,10 @@ pub(crate) fn check_triangles(
         ));
     }
     if tris.numel() > 0 {
-        let (lo, hi) = (tris.f_min()?.f_int64_value(&[])?, tris.f_max()?.f_int64_value(&[])?);
+        // One device→host copy for both bounds.
+        let (lo, hi) = tris.f_aminmax(None::<i64>, false)?;
+        let range = Vec::<i64>::try_from(Tensor::f_stack(&[lo, hi], 0)?.f_to_kind(Kind::Int64)?)?;
+        let (lo, hi) = (range[0], range[1]);
         if lo < 0 || hi >= vertices {
             return Err(invalid(
                 op,
