@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod shrink;
+
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, Subcommand};
 
@@ -27,11 +29,25 @@ enum Task {
         #[arg(long, default_value_t = 600 * 1024)]
         max_gzip_bytes: u64,
     },
+    /// Copy a NeRF-synthetic dataset with every STRIDE-th view, resized to SIZE pixels (test data).
+    ShrinkDataset {
+        /// Source dataset folder.
+        src: PathBuf,
+        /// Destination folder.
+        dst: PathBuf,
+        /// Longest image side.
+        #[arg(long, default_value_t = 96)]
+        size: u32,
+        /// Keep every STRIDE-th frame of each split.
+        #[arg(long, default_value_t = 1)]
+        stride: usize,
+    },
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Web { release, max_gzip_bytes } => web(release, max_gzip_bytes),
+        Task::ShrinkDataset { src, dst, size, stride } => shrink::shrink(&src, &dst, size, stride),
     }
 }
 

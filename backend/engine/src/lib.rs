@@ -6,6 +6,7 @@
 
 pub mod autograd;
 pub mod camera;
+pub mod dataset;
 pub mod device;
 pub mod error;
 pub mod kernels;
