@@ -9,6 +9,7 @@ pub mod camera;
 pub mod dataset;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod kernels;
 pub mod ops;
 
