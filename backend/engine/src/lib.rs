@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod device;
 pub mod error;
 pub mod export;
+pub mod geometry;
 pub mod kernels;
 pub mod ops;
 

@@ -1,0 +1,10 @@
+//! Mesh geometry: the tetrahedral grid DMTet optimizes over, marching tetrahedra to extract its
+//! surface, and vertex normals.
+
+pub mod marching_tets;
+pub mod normals;
+pub mod tet_grid;
+
+pub use marching_tets::{TriangleMesh, marching_tets};
+pub use normals::vertex_normals;
+pub use tet_grid::TetGrid;
