@@ -13,6 +13,7 @@ pub mod export;
 pub mod geometry;
 pub mod kernels;
 pub mod nn;
+pub mod render;
 pub mod ops;
 
 /// The tch version the engine is built on, for callers that pass devices and tensors in.

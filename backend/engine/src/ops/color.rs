@@ -72,3 +72,17 @@ pub fn srgb_to_linear_out(srgb: &Tensor, out: &Tensor) -> Result<(), EngineError
         .map_err(|e| KernelError::driver("launch srgb_to_linear_f32", e))?;
     Ok(())
 }
+
+/// Linear light to sRGB encoding as differentiable tch ops (losses and PSNR compare in sRGB).
+/// Values are clamped to [0, 1] first; the power branch never sees values where its derivative
+/// is unbounded.
+pub fn linear_to_srgb(linear: &Tensor) -> Result<Tensor, tch::TchError> {
+    let x = linear.f_clamp(0.0, 1.0)?;
+    let low = x.f_mul_scalar(12.92)?;
+    let high = x
+        .f_clamp_min(0.0031308)?
+        .f_pow_tensor_scalar(1.0 / 2.4)?
+        .f_mul_scalar(1.055)?
+        .f_sub_scalar(0.055)?;
+    low.f_where_self(&x.f_le(0.0031308)?, &high)
+}

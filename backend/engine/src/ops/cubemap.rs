@@ -53,6 +53,23 @@ impl CubeMipmaps {
         Ok(Self { levels })
     }
 
+    /// A chain from given levels (e.g. prefiltered ones), level 0 first, each `[B, 6, S, S, C]`.
+    pub fn from_levels(levels: Vec<Tensor>) -> Result<Self, EngineError> {
+        if levels.is_empty() {
+            return Err(invalid("tex", "no levels".into()));
+        }
+        for level in &levels {
+            let size = level.size();
+            if size.len() != 5 || size[1] != 6 || size[2] != size[3] {
+                return Err(invalid(
+                    "tex",
+                    format!("expected [B, 6, S, S, C] levels, got {size:?}"),
+                ));
+            }
+        }
+        Ok(Self { levels })
+    }
+
     /// Number of levels.
     pub fn len(&self) -> usize {
         self.levels.len()
@@ -117,6 +134,23 @@ fn face_direction(face: &Tensor, s: &Tensor, t: &Tensor) -> Result<Tensor, tch::
         out = Tensor::f_stack(row, 1)?.f_where_self(&face.f_eq(f as i64)?.f_unsqueeze(1)?, &out)?;
     }
     Ok(out)
+}
+
+/// Unit directions through the texel centres of a cube map with `size`² texels per face:
+/// `[6, size, size, 3]` float64 (rows follow t, columns s, as the sampler indexes them).
+pub fn texel_directions(size: i64, device: tch::Device) -> Result<Tensor, EngineError> {
+    let centres = Tensor::f_arange(size, (Kind::Double, device))?
+        .f_add_scalar(0.5)?
+        .f_div_scalar(size as f64)?;
+    let grid = Tensor::f_meshgrid_indexing(&[&centres, &centres], "ij")?; // [t, s]
+    let (t, s) = (grid[0].f_reshape([1, -1])?, grid[1].f_reshape([1, -1])?);
+    let face = Tensor::f_arange(6, (Kind::Int64, device))?
+        .f_unsqueeze(1)?
+        .f_expand([6, size * size], false)?;
+    let (s, t) = (s.f_expand([6, size * size], false)?, t.f_expand([6, size * size], false)?);
+    let dir = face_direction(&face.f_reshape([-1])?, &s.f_reshape([-1])?, &t.f_reshape([-1])?)?;
+    let unit = dir.f_div(&dir.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?)?;
+    Ok(unit.f_reshape([6, size, size, 3])?)
 }
 
 /// Bilinear sample of one level `[B, 6, S, S, C]` at directions `[N, 3]` of batch items `batch`.
