@@ -9,6 +9,7 @@ cd "$MESHCAST_ROOT"
 
 TORCH_VERSION=2.11.0
 BINARYEN_VERSION=132.0.0
+GLTF_VALIDATOR_VERSION=2.0.0-dev.3.10
 with_browser=false
 [ "${1:-}" = "--test" ] && with_browser=true
 
@@ -65,6 +66,13 @@ if [ "$(.tools/node_modules/.bin/wasm-opt --version 2>/dev/null | awk '{print $3
   skip "binaryen $BINARYEN_VERSION already installed"
 else
   npm install --silent --no-audit --no-fund --prefix .tools "binaryen@$BINARYEN_VERSION"
+fi
+
+step "Khronos glTF-Validator (npm gltf-validator@$GLTF_VALIDATOR_VERSION) into .tools, for export tests"
+if [ "$(node -p 'require("./.tools/node_modules/gltf-validator/package.json").version' 2>/dev/null)" = "$GLTF_VALIDATOR_VERSION" ]; then
+  skip "gltf-validator $GLTF_VALIDATOR_VERSION already installed"
+else
+  npm install --silent --no-audit --no-fund --prefix .tools "gltf-validator@$GLTF_VALIDATOR_VERSION"
 fi
 
 if $with_browser; then
