@@ -13,6 +13,7 @@ pub mod export;
 pub mod geometry;
 pub mod kernels;
 pub mod nn;
+pub mod nvdiffrec;
 pub mod render;
 pub mod ops;
 

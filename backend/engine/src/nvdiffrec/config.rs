@@ -1,0 +1,187 @@
+//! Run settings: three presets and overrides from a JSON object (the CLI's `--config FILE` and
+//! the job API's `config`), with unknown keys rejected so a typo is not silently ignored.
+
+use serde::{Deserialize, Serialize};
+
+use super::NvdiffrecError;
+
+/// Everything a run depends on besides the dataset and the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Cells per axis of the DMTet grid (32, 64, 128).
+    pub grid_resolution: i64,
+    /// Half the edge of the cube the grid spans, in world units.
+    pub grid_extent: f64,
+    /// Longest image side the views are resized to.
+    pub image_size: u32,
+    /// Views per iteration.
+    pub batch: i64,
+    /// Pass-1 (DMTet) iterations.
+    pub iterations: u32,
+    /// Pass-1 learning rate (all parameter groups, as nvdiffrec).
+    pub learning_rate: f64,
+    /// The learning rate decays as 10^(−decay · iteration).
+    pub learning_rate_decay: f64,
+    /// Environment light face resolution (32 or 64).
+    pub light_resolution: i64,
+    /// SDF sign-flip regularizer weight at the start; it decays linearly to `sdf_weight_end`
+    /// over the first quarter of the run.
+    pub sdf_weight: f64,
+    /// SDF regularizer weight after the first quarter.
+    pub sdf_weight_end: f64,
+    /// Weight of the base-colour smoothness term.
+    pub kd_smoothness: f64,
+    /// Weight of the roughness/metallic smoothness term.
+    pub ks_smoothness: f64,
+    /// Weight of the light regularizer.
+    pub light_weight: f64,
+    /// Weight of the mask (alpha) MSE.
+    pub mask_weight: f64,
+    /// log2 of the hash-grid table size per level.
+    pub hash_table_log2: u32,
+    /// Send a mesh snapshot every this many iterations (0 = never).
+    pub snapshot_every: u32,
+    /// Evaluate test-view PSNR every this many iterations (0 = only at the end).
+    pub validate_every: u32,
+    /// Write a checkpoint every this many iterations (0 = never).
+    pub checkpoint_every: u32,
+    /// Seed of parameter initialization, view order and backgrounds.
+    pub seed: i64,
+}
+
+/// A named starting point for [`Config`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// For the CPU: grid 32, ~128 px, a few hundred iterations.
+    Tiny,
+    /// For one GPU (the "budget S": grid 128, 400 px, batch 8, 2000 iterations).
+    Default,
+    /// Closer to the paper's settings.
+    High,
+}
+
+impl Preset {
+    /// Parses `tiny`, `default` or `high`.
+    pub fn parse(name: &str) -> Result<Self, NvdiffrecError> {
+        match name {
+            "tiny" => Ok(Self::Tiny),
+            "default" => Ok(Self::Default),
+            "high" => Ok(Self::High),
+            other => Err(NvdiffrecError::Config(format!(
+                "unknown preset `{other}` (expected tiny, default or high)"
+            ))),
+        }
+    }
+
+    /// The preset's settings.
+    pub fn config(self) -> Config {
+        let base = Config::default();
+        match self {
+            Self::Tiny => Config {
+                grid_resolution: 32,
+                image_size: 128,
+                batch: 2,
+                iterations: 400,
+                hash_table_log2: 16,
+                light_resolution: 32,
+                snapshot_every: 20,
+                validate_every: 100,
+                checkpoint_every: 100,
+                ..base
+            },
+            Self::Default => base,
+            Self::High => Config {
+                grid_resolution: 128,
+                image_size: 800,
+                batch: 8,
+                iterations: 5000,
+                light_resolution: 64,
+                ..base
+            },
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            grid_resolution: 128,
+            grid_extent: 1.2,
+            image_size: 400,
+            batch: 8,
+            iterations: 2000,
+            learning_rate: 0.03,
+            learning_rate_decay: 0.0002,
+            light_resolution: 64,
+            sdf_weight: 0.2,
+            sdf_weight_end: 0.01,
+            kd_smoothness: 0.1,
+            ks_smoothness: 0.05,
+            light_weight: 0.005,
+            mask_weight: 1.0,
+            hash_table_log2: 19,
+            snapshot_every: 25,
+            validate_every: 250,
+            checkpoint_every: 250,
+            seed: 1,
+        }
+    }
+}
+
+impl Config {
+    /// The preset's settings with the keys of `overrides` (a JSON object) replacing them.
+    pub fn from_preset_and_json(
+        preset: Preset,
+        overrides: Option<&serde_json::Value>,
+    ) -> Result<Self, NvdiffrecError> {
+        let mut merged = serde_json::to_value(preset.config())
+            .map_err(|e| NvdiffrecError::Config(e.to_string()))?;
+        if let Some(overrides) = overrides {
+            let Some(object) = overrides.as_object() else {
+                return Err(NvdiffrecError::Config("config must be a JSON object".into()));
+            };
+            for (key, value) in object {
+                if let Some(slot) = merged.get_mut(key) {
+                    *slot = value.clone();
+                } else {
+                    return Err(NvdiffrecError::Config(format!("unknown config key `{key}`")));
+                }
+            }
+        }
+        let config: Config =
+            serde_json::from_value(merged).map_err(|e| NvdiffrecError::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects values the run cannot work with.
+    pub fn validate(&self) -> Result<(), NvdiffrecError> {
+        let fail = |m: String| Err(NvdiffrecError::Config(m));
+        if !(8..=256).contains(&self.grid_resolution) {
+            return fail(format!("grid_resolution {} is outside 8..=256", self.grid_resolution));
+        }
+        if !(16..=2048).contains(&self.image_size) {
+            return fail(format!("image_size {} is outside 16..=2048", self.image_size));
+        }
+        if !(1..=64).contains(&self.batch) {
+            return fail(format!("batch {} is outside 1..=64", self.batch));
+        }
+        if self.iterations == 0 {
+            return fail("iterations must be at least 1".into());
+        }
+        if !(self.grid_extent > 0.0 && self.grid_extent.is_finite()) {
+            return fail(format!("grid_extent {} must be positive", self.grid_extent));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return fail(format!("learning_rate {} must be positive", self.learning_rate));
+        }
+        if ![32, 64].contains(&self.light_resolution) {
+            return fail(format!("light_resolution {} must be 32 or 64", self.light_resolution));
+        }
+        if !(10..=22).contains(&self.hash_table_log2) {
+            return fail(format!("hash_table_log2 {} is outside 10..=22", self.hash_table_log2));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! The material field: a hash-grid encoding and a small MLP mapping a surface point to base
+//! colour (kd) and occlusion/roughness/metallic (ks), as nvdiffrec's `MLPTexture3D`.
+
+use tch::Tensor;
+
+use super::NvdiffrecError;
+use crate::nn::{HashGrid, HashGridConfig, Mlp};
+use crate::render::Material;
+
+/// Lower and upper bounds of ks: occlusion fixed at 0, roughness ≥ 0.08, metallic in [0, 1].
+const KS_MIN: [f64; 3] = [0.0, 0.08, 0.0];
+const KS_MAX: [f64; 3] = [0.0, 1.0, 1.0];
+
+/// Encoding + MLP over the box `[-extent, extent]³`.
+#[derive(Debug)]
+pub struct MaterialField {
+    /// The encoding's tables.
+    pub grid: HashGrid,
+    mlp: Mlp,
+    extent: f64,
+}
+
+impl MaterialField {
+    /// A field over `[-extent, extent]³` with 2^`table_log2` entries per hash level.
+    pub fn new(
+        path: &tch::nn::Path<'_>,
+        extent: f64,
+        table_log2: u32,
+    ) -> Result<Self, NvdiffrecError> {
+        let config = HashGridConfig { log2_table_size: table_log2, ..HashGridConfig::default() };
+        let grid = HashGrid::new(&(path / "encoding"), config)?;
+        let mlp = Mlp::new(&(path / "mlp"), grid.output_dim(), 32, 2, 6)?;
+        Ok(Self { grid, mlp, extent })
+    }
+
+    /// kd and ks at world points `[N, 3]`.
+    pub fn sample(&self, points: &Tensor) -> Result<Material, NvdiffrecError> {
+        let unit = points.f_add_scalar(self.extent)?.f_div_scalar(2.0 * self.extent)?;
+        let out = self.mlp.forward(&self.grid.forward(&unit)?).f_sigmoid()?;
+        let kd = out.f_narrow(1, 0, 3)?;
+        let device = points.device();
+        let lo = Tensor::from_slice(&KS_MIN).f_to_kind(out.kind())?.f_to_device(device)?;
+        let span = Tensor::from_slice(&[0, 1, 2].map(|i| KS_MAX[i] - KS_MIN[i]))
+            .f_to_kind(out.kind())?
+            .f_to_device(device)?;
+        let ks = out.f_narrow(1, 3, 3)?.f_mul(&span)?.f_add(&lo)?;
+        Ok(Material { kd, ks })
+    }
+}
