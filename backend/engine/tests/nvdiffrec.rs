@@ -10,7 +10,6 @@ use std::sync::atomic::AtomicBool;
 
 use meshcast_engine::dataset::{LoadOptions, load};
 use meshcast_engine::nvdiffrec::{Config, MeshSnapshot, Observer, Preset, Progress, run_pass1};
-use tch::Device;
 
 #[derive(Default)]
 struct Record {
@@ -20,7 +19,7 @@ struct Record {
 
 impl Observer for Record {
     fn progress(&mut self, progress: &Progress) {
-        if progress.iteration % 25 == 0 || progress.psnr.is_some() {
+        if progress.iteration.is_multiple_of(25) || progress.psnr.is_some() {
             println!("{progress:?}");
         }
         self.progress.push(progress.clone());
@@ -36,11 +35,21 @@ fn tiny_preset_recovers_suzanne_silhouettes() {
     let overrides = serde_json::json!({ "image_size": 96, "iterations": 300 });
     let config = Config::from_preset_and_json(Preset::Tiny, Some(&overrides)).unwrap();
     let dataset = load(&dir, LoadOptions { max_side: config.image_size }).unwrap();
-    let mut record = Record::default();
-    let out = run_pass1(&dataset, &config, Device::Cpu, &mut record, &AtomicBool::new(false), None).unwrap();
-    let eval = out.evaluation.unwrap();
-    println!("{eval:?} in {:.1} s, {} triangles", out.seconds, out.mesh.triangles.size()[0]);
-    assert!(eval.mask_iou >= 0.95, "mask IoU {}", eval.mask_iou);
-    assert_eq!(record.progress.len(), 300);
-    assert!(!record.snapshots.is_empty());
+    for device in common::test_devices() {
+        let mut record = Record::default();
+        let out = run_pass1(&dataset, &config, device, &mut record, &AtomicBool::new(false), None)
+            .unwrap();
+        let eval = out.evaluation.unwrap();
+        println!(
+            "{device:?}: {eval:?} in {:.1} s, {} triangles",
+            out.seconds,
+            out.mesh.triangles.size()[0]
+        );
+        assert!(eval.mask_iou >= 0.95, "{device:?}: mask IoU {}", eval.mask_iou);
+        assert!(eval.psnr >= 25.0, "{device:?}: PSNR {}", eval.psnr);
+        assert_eq!(record.progress.len(), 300);
+        assert_eq!(record.snapshots.len(), 300 / 20);
+        let last = &record.snapshots[record.snapshots.len() - 1];
+        assert_eq!(last.positions.len(), last.colors.len());
+    }
 }

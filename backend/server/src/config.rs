@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use meshcast_engine::tch;
 
 /// Flags of `meshcast serve`; every flag can also come from the environment variable shown.
 #[derive(Debug, Clone, Args)]
@@ -51,6 +52,29 @@ impl DeviceChoice {
                 .and_then(|n| n.parse().ok())
                 .map(Self::Cuda)
                 .ok_or_else(|| format!("`{s}` is not a device: use auto, cpu, cuda or cuda:N")),
+        }
+    }
+
+    /// The tch device, refusing GPUs the machine does not have (the reason names how many
+    /// libtorch sees).
+    pub fn resolve(self) -> Result<tch::Device, String> {
+        let gpus = if tch::Cuda::is_available() { tch::Cuda::device_count() as usize } else { 0 };
+        match self {
+            Self::Cpu => Ok(tch::Device::Cpu),
+            Self::Auto if gpus > 0 => Ok(tch::Device::Cuda(0)),
+            Self::Auto => Ok(tch::Device::Cpu),
+            Self::Cuda(i) if i < gpus => Ok(tch::Device::Cuda(i)),
+            Self::Cuda(_) => Err(format!("libtorch sees {gpus} CUDA device(s)")),
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Cpu => f.write_str("cpu"),
+            Self::Cuda(i) => write!(f, "cuda:{i}"),
         }
     }
 }

@@ -1,4 +1,6 @@
-//! `meshcast`: the server and, later, the command-line reconstruction entry.
+//! `meshcast`: the server and the command-line reconstruction entry.
+
+mod cli;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -22,6 +24,8 @@ struct Cli {
 enum Command {
     /// Serve the web app and the HTTP/WebSocket API.
     Serve(ServeArgs),
+    /// Reconstruct a mesh from a posed dataset folder into an output folder.
+    Reconstruct(cli::reconstruct::ReconstructArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -43,12 +47,22 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(args) => runtime.block_on(meshcast_server::serve(args.into())),
+        Command::Serve(args) => runtime
+            .block_on(meshcast_server::serve(args.into()))
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
+        Command::Reconstruct(args) => {
+            runtime.block_on(cli::reconstruct::run(args)).map(|outcome| match outcome {
+                cli::reconstruct::Outcome::Finished => ExitCode::SUCCESS,
+                // 128 + SIGINT, as shells report an interrupted command.
+                cli::reconstruct::Outcome::Interrupted => ExitCode::from(130),
+            })
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -4,12 +4,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use axum::Router;
-use meshcast_engine::tch;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, DeviceChoice};
+use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::{AppState, api, web};
 
@@ -64,7 +63,10 @@ pub fn app(state: AppState) -> Router {
 /// Checks the configuration, opens storage, listens, and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     ensure_writable_dir(&config.data_dir)?;
-    let device = resolve_device(config.device)?;
+    let device = config
+        .device
+        .resolve()
+        .map_err(|reason| ServeError::Device { requested: config.device.to_string(), reason })?;
     let db = Db::open(&config.db_path)?;
     let listener = TcpListener::bind(config.addr)
         .await
@@ -95,21 +97,6 @@ fn ensure_writable_dir(dir: &Path) -> Result<(), ServeError> {
     let probe = dir.join(".write-probe");
     std::fs::write(&probe, b"ok").map_err(err)?;
     std::fs::remove_file(&probe).map_err(err)
-}
-
-/// Maps the device flag to a tch device, refusing GPUs the machine does not have.
-fn resolve_device(choice: DeviceChoice) -> Result<tch::Device, ServeError> {
-    let gpus = if tch::Cuda::is_available() { tch::Cuda::device_count() as usize } else { 0 };
-    match choice {
-        DeviceChoice::Cpu => Ok(tch::Device::Cpu),
-        DeviceChoice::Auto if gpus > 0 => Ok(tch::Device::Cuda(0)),
-        DeviceChoice::Auto => Ok(tch::Device::Cpu),
-        DeviceChoice::Cuda(i) if i < gpus => Ok(tch::Device::Cuda(i)),
-        DeviceChoice::Cuda(i) => Err(ServeError::Device {
-            requested: format!("cuda:{i}"),
-            reason: format!("libtorch sees {gpus} CUDA device(s)"),
-        }),
-    }
 }
 
 /// Registers the SIGINT and SIGTERM handlers now, before the server says it is listening (a

@@ -36,7 +36,8 @@ pub fn save(
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
     let write = |name: &str, f: &dyn Fn(&Path) -> Result<(), NvdiffrecError>| {
         let target = dir.join(name);
-        let temporary = dir.join(format!(".{name}.partial"));
+        // The extension must stay: the parameter writer picks safetensors by it.
+        let temporary = dir.join(format!(".partial-{name}"));
         f(&temporary)?;
         std::fs::rename(&temporary, &target).map_err(|e| fail(&target, e))
     };
@@ -64,7 +65,7 @@ pub fn load(
     let state_path = dir.join(STATE);
     let text = std::fs::read_to_string(&state_path).map_err(|e| fail(&state_path, e))?;
     let state: State = serde_json::from_str(&text).map_err(|e| fail(&state_path, e))?;
-    if &state.config != config {
+    if !same_model(&state.config, config) {
         return Err(fail(
             &state_path,
             "was written with other settings; resume with the same preset and config",
@@ -81,6 +82,19 @@ pub fn load(
         .collect::<Result<Vec<_>, tch::TchError>>()?;
     adam.load_state(&tensors)?;
     Ok(state.iteration)
+}
+
+/// Whether two settings describe the same parameters and optimization: the length of the run
+/// and how often it reports may change between a run and its resumption.
+fn same_model(a: &Config, b: &Config) -> bool {
+    let normalize = |c: &Config| Config {
+        iterations: 0,
+        snapshot_every: 0,
+        validate_every: 0,
+        checkpoint_every: 0,
+        ..c.clone()
+    };
+    normalize(a) == normalize(b)
 }
 
 /// Whether `dir` holds a checkpoint.

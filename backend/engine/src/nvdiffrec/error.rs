@@ -28,6 +28,9 @@ pub enum NvdiffrecError {
     /// The surface vanished (nothing left inside the grid).
     #[error("iteration {0}: the surface is empty (no SDF sign change left in the grid)")]
     EmptySurface(u32),
+    /// An output file could not be written.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
     /// A checkpoint could not be written or read.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {

@@ -11,6 +11,7 @@ mod error;
 pub mod eval;
 pub mod loss;
 pub mod material;
+pub mod output;
 pub mod progress;
 pub mod render;
 pub mod train;
@@ -18,5 +19,6 @@ pub mod views;
 
 pub use config::{Config, Preset};
 pub use error::NvdiffrecError;
+pub use output::{Metrics, PassMetrics, export_mesh, write_meshes, write_metrics};
 pub use progress::{Losses, MeshSnapshot, Observer, Progress, Silent};
 pub use train::{Checkpointing, PassOutput, run_pass1};

@@ -143,6 +143,12 @@ pub fn run_pass1(
     while iteration < config.iterations {
         if cancel.load(Ordering::Relaxed) {
             cancelled = true;
+            // Keep the work done so far resumable.
+            if let Some(c) = checkpointing
+                && iteration > first
+            {
+                checkpoint::save(c.dir, &model.vs, &adam, iteration, config)?;
+            }
             break;
         }
         let lr =
@@ -218,7 +224,7 @@ pub fn run_pass1(
             speed = f64::from(iteration - last_tick.1) / elapsed;
         }
         let validate = config.validate_every > 0
-            && iteration % config.validate_every == 0
+            && iteration.is_multiple_of(config.validate_every)
             && iteration < config.iterations;
         let psnr = if validate {
             let mesh = model.dmtet.mesh()?;
@@ -245,12 +251,12 @@ pub fn run_pass1(
             iterations_per_second: speed,
             triangles: mesh.triangles.size()[0],
         });
-        if config.snapshot_every > 0 && iteration % config.snapshot_every == 0 {
+        if config.snapshot_every > 0 && iteration.is_multiple_of(config.snapshot_every) {
             observer.snapshot(&snapshot(&model, iteration)?);
         }
         if let Some(c) = checkpointing
             && config.checkpoint_every > 0
-            && iteration % config.checkpoint_every == 0
+            && iteration.is_multiple_of(config.checkpoint_every)
         {
             checkpoint::save(c.dir, &model.vs, &adam, iteration, config)?;
         }

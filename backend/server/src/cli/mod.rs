@@ -1,0 +1,3 @@
+//! Command-line entries other than `serve`.
+
+pub mod reconstruct;

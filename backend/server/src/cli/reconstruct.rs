@@ -1,0 +1,203 @@
+//! `meshcast reconstruct`: one reconstruction from a posed dataset folder to mesh files, with a
+//! progress bar; Ctrl-C stops after the current iteration and still writes the current mesh.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use meshcast_engine::dataset::{LoadOptions, load};
+use meshcast_engine::nvdiffrec::{
+    Checkpointing, Config, Metrics, Observer, PassMetrics, Preset, Progress, export_mesh,
+    run_pass1, write_meshes, write_metrics,
+};
+use meshcast_engine::tch;
+use meshcast_server::config::DeviceChoice;
+
+/// Which model to run.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Model {
+    /// Mesh, materials and light optimized through differentiable rendering.
+    Nvdiffrec,
+    /// Feed-forward TRELLIS + VGGT (not available from the command line yet).
+    Reconviagen,
+}
+
+/// Arguments of `meshcast reconstruct`.
+#[derive(Debug, Args)]
+pub struct ReconstructArgs {
+    /// Model to run.
+    #[arg(long, value_enum, default_value_t = Model::Nvdiffrec)]
+    model: Model,
+    /// Dataset folder: transforms_train.json (+ transforms_test.json) or transforms.json.
+    #[arg(long)]
+    dataset: PathBuf,
+    /// Output folder for mesh.glb, mesh.obj, metrics.json and the checkpoint.
+    #[arg(long)]
+    out: PathBuf,
+    /// Settings to start from: tiny (CPU), default (one GPU), high.
+    #[arg(long, default_value = "default")]
+    preset: String,
+    /// JSON file whose keys override the preset's settings.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto", value_parser = DeviceChoice::parse)]
+    device: DeviceChoice,
+    /// Iterations of pass 1 (overrides the preset and the config file).
+    #[arg(long)]
+    iters: Option<u32>,
+    /// Continue from the checkpoint in OUT/checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+/// Whether the run finished or was interrupted (the caller picks the exit code).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every iteration ran.
+    Finished,
+    /// Ctrl-C stopped it; the current mesh was written.
+    Interrupted,
+}
+
+struct Bar {
+    bar: ProgressBar,
+    psnr: Option<f64>,
+}
+
+impl Observer for Bar {
+    fn progress(&mut self, p: &Progress) {
+        if p.psnr.is_some() {
+            self.psnr = p.psnr;
+        }
+        let psnr = self.psnr.map_or(String::new(), |v| format!(" · PSNR {v:.2} dB"));
+        self.bar.set_prefix(format!("pass {}", p.pass));
+        self.bar.set_position(u64::from(p.iteration));
+        self.bar.set_message(format!(
+            "loss {:.4}{psnr} · {:.2} it/s · {} triangles",
+            p.losses.total, p.iterations_per_second, p.triangles
+        ));
+    }
+}
+
+/// Settings from the preset, the config file and `--iters`, checked before anything runs.
+fn settings(args: &ReconstructArgs) -> Result<Config> {
+    let preset = Preset::parse(&args.preset)?;
+    let mut overrides = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            serde_json::from_str::<serde_json::Value>(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?
+        }
+        None => serde_json::json!({}),
+    };
+    if let Some(iters) = args.iters {
+        let Some(object) = overrides.as_object_mut() else {
+            bail!("the config file must hold a JSON object");
+        };
+        object.insert("iterations".into(), iters.into());
+    }
+    Ok(Config::from_preset_and_json(preset, Some(&overrides))?)
+}
+
+fn device_name(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cuda(i) => {
+            let name = meshcast_engine::probe_devices()
+                .into_iter()
+                .find(|d| d.device == device)
+                .map_or_else(String::new, |d| format!(" ({})", d.name));
+            format!("cuda:{i}{name}")
+        }
+        _ => "cpu".to_owned(),
+    }
+}
+
+/// Runs the reconstruction; Ctrl-C (SIGINT) stops it gracefully.
+pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
+    if let Model::Reconviagen = args.model {
+        bail!("--model reconviagen is not available from the command line yet; use nvdiffrec");
+    }
+    let config = settings(&args)?;
+    let device = args
+        .device
+        .resolve()
+        .map_err(|reason| anyhow::anyhow!("device {}: {reason}", args.device))?;
+    let dataset = load(&args.dataset, LoadOptions { max_side: config.image_size })
+        .with_context(|| format!("cannot load dataset {}", args.dataset.display()))?;
+    eprintln!(
+        "{}: {} training and {} test views at {}×{}; preset {} on {}",
+        args.dataset.display(),
+        dataset.train.len(),
+        dataset.test.len(),
+        dataset.size.0,
+        dataset.size.1,
+        args.preset,
+        device_name(device)
+    );
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: finishing the current iteration and writing the mesh…");
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    let out = args.out.clone();
+    let resume = args.resume;
+    let work = tokio::task::spawn_blocking(move || -> Result<Outcome> {
+        let bar = ProgressBar::new(u64::from(config.iterations));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} · ETA {eta}")?
+                .progress_chars("=> "),
+        );
+        let mut observer = Bar { bar, psnr: None };
+        let checkpoint_dir = out.join("checkpoint");
+        let pass = run_pass1(
+            &dataset,
+            &config,
+            device,
+            &mut observer,
+            &cancel,
+            Some(Checkpointing { dir: &checkpoint_dir, resume }),
+        )?;
+        observer.bar.finish();
+        let export_started = Instant::now();
+        let mesh = export_mesh(&pass)?;
+        write_meshes(&out, &mesh)?;
+        let metrics = Metrics {
+            model: "nvdiffrec",
+            device: device_name(device),
+            passes: vec![PassMetrics {
+                pass: 1,
+                iterations: pass.iterations,
+                seconds: pass.seconds,
+                seconds_per_iteration: pass.seconds / f64::from(pass.iterations.max(1)),
+                final_losses: pass.losses,
+            }],
+            export_seconds: export_started.elapsed().as_secs_f64(),
+            test: pass.evaluation,
+            triangles: mesh.triangles.len() as i64,
+            vertices: mesh.positions.len() as i64,
+            stopped_early: pass.cancelled,
+            config: config.clone(),
+        };
+        write_metrics(&out, &metrics)?;
+        if let Some(test) = pass.evaluation {
+            eprintln!(
+                "test views: PSNR {:.2} dB, mask IoU {:.3}; {} triangles",
+                test.psnr, test.mask_iou, metrics.triangles
+            );
+        }
+        eprintln!("wrote {}/mesh.glb, mesh.obj and metrics.json", out.display());
+        Ok(if pass.cancelled { Outcome::Interrupted } else { Outcome::Finished })
+    });
+    let outcome = work.await.context("the reconstruction thread panicked")?;
+    watcher.abort();
+    outcome
+}
