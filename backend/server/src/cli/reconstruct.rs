@@ -1,6 +1,7 @@
 //! `meshcast reconstruct`: one reconstruction from a posed dataset folder to mesh files, with a
 //! progress bar; Ctrl-C stops after the current iteration and still writes the current mesh.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,9 +65,13 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// The progress bar on a terminal; on a pipe (logs, CI) plain lines instead: the first
+/// iteration, every 5%, and at least every 10 seconds.
 struct Bar {
     bar: ProgressBar,
     psnr: Option<f64>,
+    plain_every: Option<u32>,
+    last_line: Instant,
 }
 
 impl Observer for Bar {
@@ -77,10 +82,20 @@ impl Observer for Bar {
         let psnr = self.psnr.map_or(String::new(), |v| format!(" · PSNR {v:.2} dB"));
         self.bar.set_prefix(format!("pass {}", p.pass));
         self.bar.set_position(u64::from(p.iteration));
-        self.bar.set_message(format!(
+        let message = format!(
             "loss {:.4}{psnr} · {:.2} it/s · {} triangles",
             p.losses.total, p.iterations_per_second, p.triangles
-        ));
+        );
+        if let Some(every) = self.plain_every
+            && (p.iteration == 1
+                || p.iteration.is_multiple_of(every)
+                || p.iteration == p.iterations
+                || self.last_line.elapsed().as_secs() >= 10)
+        {
+            eprintln!("pass {} iteration {}/{}: {message}", p.pass, p.iteration, p.iterations);
+            self.last_line = Instant::now();
+        }
+        self.bar.set_message(message);
     }
 }
 
@@ -156,7 +171,9 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
             ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} · ETA {eta}")?
                 .progress_chars("=> "),
         );
-        let mut observer = Bar { bar, psnr: None };
+        let plain_every =
+            (!std::io::stderr().is_terminal()).then(|| (config.iterations / 20).max(1));
+        let mut observer = Bar { bar, psnr: None, plain_every, last_line: Instant::now() };
         let checkpoint_dir = out.join("checkpoint");
         let pass = run_pass1(
             &dataset,
