@@ -94,6 +94,56 @@ fn topology_finds_neighbours_and_open_edges() {
     assert_eq!(&opposite[12..15], &[4, 5, 6], "open edges point at the triangle's own vertex");
 }
 
+/// The table by a hash map over undirected edges, pairing the first two triangles of each.
+fn reference_opposite(tris: &[[i32; 3]]) -> Vec<i64> {
+    use std::collections::HashMap;
+    let mut seen: HashMap<(i32, i32), Vec<(usize, usize)>> = HashMap::new();
+    for (f, t) in tris.iter().enumerate() {
+        if t[0] == t[1] || t[1] == t[2] || t[2] == t[0] {
+            continue;
+        }
+        for i in 0..3 {
+            let (a, b) = (t[(i + 1) % 3], t[(i + 2) % 3]);
+            seen.entry((a.min(b), a.max(b))).or_default().push((f, i));
+        }
+    }
+    let mut out: Vec<i64> = tris.iter().flat_map(|t| t.map(i64::from)).collect();
+    for slots in seen.values() {
+        if let [(f0, i0), (f1, i1), ..] = slots[..] {
+            out[f0 * 3 + i0] = i64::from(tris[f1][i1]);
+            out[f1 * 3 + i1] = i64::from(tris[f0][i0]);
+        }
+    }
+    out
+}
+
+#[test]
+fn topology_matches_a_hash_map_reference_on_every_device() {
+    // A closed grid surface (torus), plus a non-manifold fin, a degenerate and a loose triangle.
+    let n = 12;
+    let id = |i: i32, j: i32| (i.rem_euclid(n)) * n + j.rem_euclid(n);
+    let mut tris = Vec::new();
+    for i in 0..n {
+        for j in 0..n {
+            tris.push([id(i, j), id(i + 1, j), id(i, j + 1)]);
+            tris.push([id(i + 1, j), id(i + 1, j + 1), id(i, j + 1)]);
+        }
+    }
+    let extra = n * n;
+    tris.extend([
+        [id(0, 0), id(1, 0), extra],
+        [extra, extra, 1],
+        [extra + 1, extra + 2, extra + 3],
+    ]);
+    let expected = reference_opposite(&tris);
+    for device in common::test_devices() {
+        let topology = Topology::new(&tensor_tris(&tris, device), device).unwrap();
+        let got =
+            Vec::<i64>::try_from(topology.opposite.to_device(Device::Cpu).reshape([-1])).unwrap();
+        assert_eq!(got, expected, "{device:?}");
+    }
+}
+
 /// float64 loss through rasterize (fixed ids) + interpolate + antialias.
 fn loss(
     pos: &Tensor,

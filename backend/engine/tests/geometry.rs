@@ -148,3 +148,21 @@ fn empty_and_full_fields_give_empty_meshes_and_bad_shapes_fail() {
     assert!(error.to_string().contains("marching_tets"), "{error}");
     assert!(TetGrid::new(0, 1.0, Device::Cpu).is_err());
 }
+
+#[test]
+fn chamfer_and_area_of_nested_spheres() {
+    use meshcast_engine::geometry::chamfer::{chamfer_l1, surface_area};
+    let grid = TetGrid::new(32, 1.0, Device::Cpu).unwrap();
+    let sphere = |r: f64| marching_tets(&grid, &grid.vertices, &sphere_sdf(&grid, r)).unwrap();
+    let (a, b) = (sphere(0.5), sphere(0.6));
+    let area = surface_area(&a.vertices, &a.triangles).unwrap();
+    assert!((area / (std::f64::consts::PI * 4.0 * 0.25) - 1.0).abs() < 0.02, "{area}");
+    tch::manual_seed(0);
+    let d = chamfer_l1((&a.vertices, &a.triangles), (&b.vertices, &b.triangles), 4000, Device::Cpu)
+        .unwrap();
+    assert!((d - 0.1).abs() < 0.01, "nested spheres 0.1 apart: {d}");
+    let same =
+        chamfer_l1((&a.vertices, &a.triangles), (&a.vertices, &a.triangles), 4000, Device::Cpu)
+            .unwrap();
+    assert!(same < 0.02, "a surface against itself: {same}");
+}

@@ -1,6 +1,7 @@
 //! Mesh geometry: the tetrahedral grid DMTet optimizes over, marching tetrahedra to extract its
 //! surface, and vertex normals.
 
+pub mod chamfer;
 pub mod marching_tets;
 pub mod normals;
 pub mod tet_grid;

@@ -1,0 +1,126 @@
+//! `cargo bench -p meshcast-engine --bench nvdiffrec -- --dataset DIR [--dataset DIR …]
+//! [--preset default] [--iters N] [--device cuda:0|cpu] [--out DIR] [--append FILE]`
+//!
+//! Runs pass 1 on each dataset and reports what the issue measures: seconds per iteration, time,
+//! peak GPU memory in use (device-wide, sampled every 20 ms), test-view PSNR and mask IoU,
+//! Chamfer-L1 to the dataset's `gt_mesh.obj` (100k samples each) and the surface-area ratio.
+//! Prints a Markdown table; `--append FILE` adds it to FILE with the device names.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use meshcast_engine::dataset::{LoadOptions, load};
+use meshcast_engine::geometry::chamfer::{chamfer_l1, surface_area};
+use meshcast_engine::nvdiffrec::{Config, Preset, Silent, export_mesh, run_pass1, write_meshes};
+use tch::{Device, Kind, Tensor};
+
+fn arg_values(name: &str) -> Vec<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2).filter(|w| w[0] == name).map(|w| w[1].clone()).collect()
+}
+
+fn load_obj(path: &std::path::Path) -> (Tensor, Tensor) {
+    let (models, _) = tobj::load_obj(
+        path,
+        &tobj::LoadOptions { triangulate: true, single_index: true, ..Default::default() },
+    )
+    .unwrap();
+    let (mut verts, mut tris) = (Vec::new(), Vec::new());
+    for m in models {
+        let base = (verts.len() / 3) as i64;
+        verts.extend(m.mesh.positions.iter().map(|&v| f64::from(v)));
+        tris.extend(m.mesh.indices.iter().map(|&i| i64::from(i) + base));
+    }
+    (Tensor::from_slice(&verts).reshape([-1, 3]), Tensor::from_slice(&tris).reshape([-1, 3]))
+}
+
+/// Samples device-wide GPU memory in use until stopped; returns the peak in bytes.
+fn memory_sampler(device: Device, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+    let peak = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        let Device::Cuda(ordinal) = device else { return 0 };
+        let Ok(ctx) = meshcast_engine::kernels::cuda_context(ordinal) else { return 0 };
+        if ctx.bind_to_thread().is_err() {
+            return 0;
+        }
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok((free, total)) = cudarc::driver::result::mem_get_info() {
+                peak.fetch_max(total - free, Ordering::Relaxed);
+            }
+            #[allow(clippy::disallowed_methods)] // a sampling thread outside any async runtime
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        peak.load(Ordering::Relaxed)
+    })
+}
+
+fn main() {
+    let device = match arg_values("--device").first().map(String::as_str) {
+        Some("cpu") => Device::Cpu,
+        _ if tch::Cuda::is_available() => Device::Cuda(0),
+        _ => Device::Cpu,
+    };
+    let preset = arg_values("--preset").first().cloned().unwrap_or_else(|| "default".into());
+    let mut overrides = serde_json::json!({});
+    if let Some(iters) = arg_values("--iters").first() {
+        overrides["iterations"] = iters.parse::<u32>().unwrap().into();
+    }
+    let config =
+        Config::from_preset_and_json(Preset::parse(&preset).unwrap(), Some(&overrides)).unwrap();
+    let names: Vec<String> =
+        meshcast_engine::probe_devices().iter().map(|d| d.name.clone()).collect();
+    let mut report = format!(
+        "Devices: {}. Preset `{preset}` ({} iterations, grid {}, {} px, batch {}), run on {device:?}.\n\n\
+         | scene | s/iteration | pass 1 s | peak GPU GiB | PSNR dB | mask IoU | Chamfer-L1 | area ratio | triangles |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+        names.join(", "),
+        config.iterations,
+        config.grid_resolution,
+        config.image_size,
+        config.batch
+    );
+    print!("{report}");
+    for dir in arg_values("--dataset").iter().map(PathBuf::from) {
+        let dataset = load(&dir, LoadOptions { max_side: config.image_size }).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = memory_sampler(device, stop.clone());
+        let pass = run_pass1(&dataset, &config, device, &mut Silent, &AtomicBool::new(false), None)
+            .unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let peak = sampler.join().unwrap() as f64 / (1u64 << 30) as f64;
+        let mesh = export_mesh(&pass).unwrap();
+        if let Some(out) = arg_values("--out").first() {
+            write_meshes(&PathBuf::from(out).join(dir.file_name().unwrap()), &mesh).unwrap();
+        }
+        let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));
+        let ours_v = pass.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
+        let ours_t = pass.mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu);
+        tch::manual_seed(0);
+        let chamfer = chamfer_l1((&ours_v, &ours_t), (&gt_v, &gt_t), 100_000, device).unwrap();
+        let ratio = surface_area(&ours_v, &ours_t).unwrap() / surface_area(&gt_v, &gt_t).unwrap();
+        let eval = pass.evaluation.unwrap();
+        let row = format!(
+            "| {} | {:.3} | {:.1} | {:.1} | {:.2} | {:.3} | {:.4} | {:.2} | {} |\n",
+            dir.file_name().unwrap().to_string_lossy(),
+            pass.seconds / f64::from(pass.iterations),
+            pass.seconds,
+            peak,
+            eval.psnr,
+            eval.mask_iou,
+            chamfer,
+            ratio,
+            mesh.triangles.len()
+        );
+        print!("{row}");
+        report.push_str(&row);
+    }
+    if let Some(path) = arg_values("--append").first() {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).create(true).open(path).unwrap();
+        writeln!(file, "\n## nvdiffrec benchmark run\n\n{report}").unwrap();
+        println!("appended to {path}");
+    }
+}
