@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Builds the engine's test binaries and the raster benchmark here and bundles them, stripped,
-# with a runner script into .device/ (git-ignored), for a GPU machine that has PyTorch 2.11 but no
-# Rust. There: `.device/run.sh` runs every engine test on CPU + GPU (MESHCAST_REQUIRE_CUDA=1) and
-# the benchmark, writing the table to $OUT/bench.md when OUT is set.
+# Builds engine binaries here and bundles them, stripped, with a runner script into .device/
+# (git-ignored), for a GPU machine that has PyTorch 2.11 but no Rust (carry [".device"]).
+#
+#   scripts/gpu-bundle.sh            engine tests + raster benchmark; there `.device/run.sh` runs
+#                                    every engine test on CPU + GPU (MESHCAST_REQUIRE_CUDA=1) and
+#                                    the benchmark, writing the table to $OUT/bench.md.
+#   scripts/gpu-bundle.sh nvdiffrec  the nvdiffrec quality benchmark + the team's datasets
+#                                    (../shared/datasets/{suzanne,mug}); there
+#                                    `.device/run.sh [ARGS]` runs it, table to $OUT/nvdiffrec.md.
+#
+# Carry is limited to 64 MiB, hence two bundles. The export tests need Node (Khronos' validator)
+# and stay on the development machine.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$MESHCAST_ROOT"
 grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
 rm -rf .device && mkdir -p .device
+mode="${1:-tests}"
 executables() {
   python3 -c '
 import json, sys
@@ -16,8 +25,27 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable"):
         print(m["executable"])'
 }
+if [ "$mode" = nvdiffrec ]; then
+  cargo bench -p meshcast-engine --bench nvdiffrec --no-run --message-format=json 2>/dev/null | executables |
+    while read -r f; do cp "$f" .device/bench-nvdiffrec; done
+  strip --strip-debug .device/bench-nvdiffrec
+  mkdir -p .device/data
+  for scene in suzanne mug; do cp -r "$MESHCAST_ROOT/../shared/datasets/$scene" .device/data/; done
+  cat > .device/run.sh <<'RUNNER'
+#!/usr/bin/env bash
+set -u
+cd "$(dirname "$0")"
+export LD_LIBRARY_PATH=$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib:/usr/local/cuda-13.0/targets/x86_64-linux/lib
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+./bench-nvdiffrec --dataset data/suzanne --dataset data/mug ${OUT:+--out $OUT/meshes --append $OUT/nvdiffrec.md} "$@"
+RUNNER
+  chmod +x .device/run.sh
+  du -sh .device
+  exit 0
+fi
 cargo test -p meshcast-engine --no-run --message-format=json 2>/dev/null | executables |
   while read -r f; do cp "$f" ".device/test-$(basename "$f" | sed 's/-[0-9a-f]*$//')"; done
+rm -f .device/test-export
 cargo bench -p meshcast-engine --bench raster --no-run --message-format=json 2>/dev/null | executables |
   while read -r f; do cp "$f" .device/bench-raster; done
 strip --strip-debug .device/test-* .device/bench-raster

@@ -65,6 +65,9 @@ fn main() {
     };
     let preset = arg_values("--preset").first().cloned().unwrap_or_else(|| "default".into());
     let mut overrides = serde_json::json!({});
+    if std::env::args().any(|a| a == "--profile") {
+        overrides["profile"] = true.into();
+    }
     if let Some(iters) = arg_values("--iters").first() {
         overrides["iterations"] = iters.parse::<u32>().unwrap().into();
     }
@@ -95,15 +98,20 @@ fn main() {
         if let Some(out) = arg_values("--out").first() {
             write_meshes(&PathBuf::from(out).join(dir.file_name().unwrap()), &mesh).unwrap();
         }
-        let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));
         let ours_v = pass.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
         let ours_t = pass.mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu);
-        tch::manual_seed(0);
-        let chamfer = chamfer_l1((&ours_v, &ours_t), (&gt_v, &gt_t), 100_000, device).unwrap();
-        let ratio = surface_area(&ours_v, &ours_t).unwrap() / surface_area(&gt_v, &gt_t).unwrap();
+        let (chamfer, ratio) = if dir.join("gt_mesh.obj").is_file() {
+            let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));
+            tch::manual_seed(0);
+            let chamfer = chamfer_l1((&ours_v, &ours_t), (&gt_v, &gt_t), 100_000, device).unwrap();
+            let ratio = surface_area(&ours_v, &ours_t).unwrap() / surface_area(&gt_v, &gt_t).unwrap();
+            (format!("{chamfer:.4}"), format!("{ratio:.2}"))
+        } else {
+            ("—".to_owned(), "—".to_owned())
+        };
         let eval = pass.evaluation.unwrap();
         let row = format!(
-            "| {} | {:.3} | {:.1} | {:.1} | {:.2} | {:.3} | {:.4} | {:.2} | {} |\n",
+            "| {} | {:.3} | {:.1} | {:.1} | {:.2} | {:.3} | {} | {} | {} |\n",
             dir.file_name().unwrap().to_string_lossy(),
             pass.seconds / f64::from(pass.iterations),
             pass.seconds,
@@ -116,6 +124,14 @@ fn main() {
         );
         print!("{row}");
         report.push_str(&row);
+        if !pass.phase_seconds.is_empty() {
+            let per_iteration: Vec<String> = pass
+                .phase_seconds
+                .iter()
+                .map(|(phase, s)| format!("{phase} {:.1}", 1e3 * s / f64::from(pass.iterations)))
+                .collect();
+            println!("  ms per iteration: {}", per_iteration.join(", "));
+        }
     }
     if let Some(path) = arg_values("--append").first() {
         use std::io::Write;

@@ -8,7 +8,7 @@ mod common;
 use meshcast_engine::ops::cubemap::texel_directions;
 use meshcast_engine::ops::texture::Mipmaps;
 use meshcast_engine::render::brdf_lut::{brdf_lut, integrate};
-use meshcast_engine::render::cube_filter::{Lobe, apply, filter_matrix};
+use meshcast_engine::render::cube_filter::{Filter, Lobe, filter_matrix};
 use meshcast_engine::render::{EnvironmentLight, Material, shade};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -66,21 +66,30 @@ fn brdf_table_matches_direct_integration() {
 #[test]
 fn cosine_filter_gives_hemisphere_irradiance() {
     let size = 16;
-    let matrix = filter_matrix(size, Lobe::Cosine, Device::Cpu).unwrap();
+    let filter = Filter::new(size, Lobe::Cosine, Device::Cpu).unwrap();
     let dirs = texel_directions(size as i64, Device::Cpu).unwrap().to_kind(Kind::Float);
     // Radiance 1 where z > 0: irradiance / π at normal n is (1 + n_z) / 2.
     let upper = dirs.select(3, 2).gt(0.0).to_kind(Kind::Float).unsqueeze(3).repeat([1, 1, 1, 3]);
-    let filtered = apply(&matrix, &upper).unwrap();
+    let filtered = filter.apply(&upper).unwrap();
     let expected = (dirs.select(3, 2) + 1.0) / 2.0;
     let err = (filtered.select(3, 0) - expected).abs().max().double_value(&[]);
     assert!(err < 0.03, "irradiance off by {err}");
     // Rows are normalized: a constant map stays constant.
     let constant =
-        apply(&matrix, &Tensor::full([6, 16, 16, 3], 0.7, (Kind::Float, Device::Cpu))).unwrap();
+        filter.apply(&Tensor::full([6, 16, 16, 3], 0.7, (Kind::Float, Device::Cpu))).unwrap();
     assert!((constant - 0.7).abs().max().double_value(&[]) < 1e-5);
     // A sharp GGX lobe barely blurs: most weight stays on the texel itself.
-    let sharp = filter_matrix(size, Lobe::Ggx(0.08), Device::Cpu).unwrap().to_dense(None, false);
+    let sharp = filter_matrix(size, Lobe::Ggx(0.08)).unwrap().to_dense(None, false);
     assert!(sharp.diagonal(0, 0, 1).min().double_value(&[]) > 0.3);
+    // The hand-written backward is the transpose: compare with dense autograd.
+    let dense = filter_matrix(size, Lobe::Ggx(0.3)).unwrap().to_dense(None, false);
+    let filter = Filter::new(size, Lobe::Ggx(0.3), Device::Cpu).unwrap();
+    let x = Tensor::rand([6, 16, 16, 3], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let w = Tensor::rand([6, 16, 16, 3], (Kind::Float, Device::Cpu));
+    (filter.apply(&x).unwrap() * &w).sum(Kind::Float).backward();
+    let expected = dense.transpose(0, 1).mm(&w.reshape([-1, 3]));
+    let err = (x.grad().reshape([-1, 3]) - expected).abs().max().double_value(&[]);
+    assert!(err < 1e-5, "filter gradient off by {err}");
 }
 
 #[test]

@@ -48,6 +48,9 @@ pub struct Config {
     pub checkpoint_every: u32,
     /// Seed of parameter initialization, view order and backgrounds.
     pub seed: i64,
+    /// Synchronize the device between training phases and report per-phase seconds (for the
+    /// benchmark's breakdown; slows the run a little).
+    pub profile: bool,
 }
 
 /// A named starting point for [`Config`].
@@ -125,6 +128,7 @@ impl Default for Config {
             validate_every: 250,
             checkpoint_every: 250,
             seed: 1,
+            profile: false,
         }
     }
 }

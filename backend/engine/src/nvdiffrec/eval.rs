@@ -4,6 +4,7 @@ use tch::{Kind, Tensor};
 
 use super::NvdiffrecError;
 use super::loss::psnr;
+use super::profile::PhaseTimer;
 use super::render::{Scene, render};
 use super::views::ViewBatch;
 
@@ -38,7 +39,9 @@ pub fn evaluate(
                 [count, i64::from(size.1), i64::from(size.0), 3],
                 (Kind::Float, device),
             )?;
-            let rendered = render(scene, views, &index, size, &white)?.rgba;
+            let rendered =
+                render(scene, views, &index, size, &white, &mut PhaseTimer::new(false, device))?
+                    .rgba;
             let target = images.f_narrow(0, start, count)?;
             let alpha = target.f_narrow(3, 3, 1)?;
             let target_rgb = target.f_narrow(3, 0, 3)?.f_add(&alpha.f_neg()?.f_add_scalar(1.0)?)?;

@@ -12,6 +12,7 @@ pub mod eval;
 pub mod loss;
 pub mod material;
 pub mod output;
+pub mod profile;
 pub mod progress;
 pub mod render;
 pub mod train;

@@ -7,6 +7,7 @@ use tch::{Kind, Tensor};
 
 use super::NvdiffrecError;
 use super::material::MaterialField;
+use super::profile::PhaseTimer;
 use super::views::ViewBatch;
 use crate::geometry::{TriangleMesh, vertex_normals};
 use crate::ops::raster::{Topology, antialias, interpolate, rasterize};
@@ -50,6 +51,7 @@ pub fn render(
     index: &Tensor,
     size: (u32, u32),
     background: &Tensor,
+    timer: &mut PhaseTimer,
 ) -> Result<Rendered, NvdiffrecError> {
     let (w, h) = (i64::from(size.0), i64::from(size.1));
     let b = index.size()[0];
@@ -57,6 +59,7 @@ pub fn render(
     let device = mesh.vertices.device();
     let clip = views.project(&mesh.vertices, index)?;
     let raster = rasterize(&clip, &mesh.triangles, (h, w), false)?;
+    timer.mark("rasterize");
     let normals = vertex_normals(&mesh.vertices, &mesh.triangles)?;
     let attributes = Tensor::f_cat(&[mesh.vertices.shallow_clone(), normals], 1)?;
     let gbuffer = interpolate(&attributes, &raster.rast, &mesh.triangles, None)?.out; // [B, H, W, 6]
@@ -73,6 +76,7 @@ pub fn render(
         .f_index_select(0, index)?
         .f_repeat_interleave_self_int(h * w, Some(0), None::<i64>)?
         .f_index_select(0, &covered)?;
+    timer.mark("g-buffer");
     let material = scene.materials.sample(&pos)?;
     let jitter = pos.f_add(&pos.f_randn_like()?.f_mul_scalar(0.01)?)?;
     let jittered = scene.materials.sample(&jitter)?;
@@ -86,7 +90,9 @@ pub fn render(
         false,
         Kind::Float,
     )?;
+    timer.mark("materials");
     let shaded = shade(scene.light, scene.levels, scene.lut, &pos, &normal, &camera, &material)?;
+    timer.mark("shading");
     let colour = Tensor::f_zeros([b * h * w, 3], (Kind::Float, device))?
         .f_index_copy(0, &covered, &shaded)?;
     let alpha = raster.rast.f_narrow(3, 3, 1)?.f_gt(0.0)?.f_to_kind(Kind::Float)?;
@@ -97,5 +103,6 @@ pub fn render(
         .f_add(&background.f_mul(&alpha.f_neg()?.f_add_scalar(1.0)?)?)?;
     let rgba = Tensor::f_cat(&[rgb, alpha], 3)?;
     let rgba = antialias(&rgba, &raster.rast, &clip, &mesh.triangles, scene.topology)?;
+    timer.mark("antialias");
     Ok(Rendered { rgba: rgba.f_flip([1i64].as_slice())?, kd_jitter, ks_jitter })
 }

@@ -13,6 +13,7 @@ use super::dmtet::Dmtet;
 use super::eval::{Evaluation, evaluate};
 use super::loss::{log_l1, mse};
 use super::material::MaterialField;
+use super::profile::PhaseTimer;
 use super::progress::{Losses, MeshSnapshot, Observer, Progress};
 use super::render::{Scene, render};
 use super::views::ViewBatch;
@@ -53,6 +54,8 @@ pub struct PassOutput {
     pub evaluation: Option<Evaluation>,
     /// True when the run stopped on request before its last iteration.
     pub cancelled: bool,
+    /// Seconds per training phase when `config.profile` is on.
+    pub phase_seconds: Vec<(&'static str, f64)>,
 }
 
 /// The trainable state of a run.
@@ -140,6 +143,7 @@ pub fn run_pass1(
     let mut speed = 0.0;
     let mut iteration = first;
     let mut cancelled = false;
+    let mut timer = PhaseTimer::new(config.profile, device);
     while iteration < config.iterations {
         if cancel.load(Ordering::Relaxed) {
             cancelled = true;
@@ -163,12 +167,16 @@ pub fn run_pass1(
         let index = order.f_narrow(0, cursor, batch)?;
         cursor += batch;
 
+        timer.restart();
         let mesh = model.dmtet.mesh()?;
+        timer.mark("marching tets");
         if mesh.triangles.size()[0] == 0 {
             return Err(NvdiffrecError::EmptySurface(iteration));
         }
         let topology = Topology::new(&mesh.triangles, device)?;
+        timer.mark("topology");
         let levels = model.light.prefilter()?;
+        timer.mark("light prefilter");
         let scene = Scene {
             mesh: &mesh,
             topology: &topology,
@@ -178,7 +186,7 @@ pub fn run_pass1(
             lut: &lut,
         };
         let background = Tensor::f_rand([batch, h, w, 3], (Kind::Float, device))?;
-        let rendered = render(&scene, &train_views, &index, size, &background)?;
+        let rendered = render(&scene, &train_views, &index, size, &background, &mut timer)?;
         let target = train_images.f_index_select(0, &index)?;
         let target_alpha = target.f_narrow(3, 3, 1)?;
         let target_rgb = target
@@ -201,6 +209,7 @@ pub fn run_pass1(
             .iter()
             .try_fold(Tensor::f_zeros([], (Kind::Float, device))?, |acc, t| acc.f_add(t))?;
         // One device → host copy for all terms; it also paces the loop for honest timings.
+        timer.mark("losses");
         let values = Vec::<f64>::try_from(Tensor::f_stack(&terms, 0)?.f_to_kind(Kind::Double)?)?;
         check_finite(iteration, &["image", "mask", "sdf", "smoothness", "light"], &values)?;
         losses = Losses {
@@ -213,7 +222,9 @@ pub fn run_pass1(
         };
         adam.zero_grad();
         total.f_backward()?;
+        timer.mark("backward");
         adam.step()?;
+        timer.mark("adam");
         iteration += 1;
 
         let elapsed = last_tick.0.elapsed().as_secs_f64();
@@ -292,6 +303,7 @@ pub fn run_pass1(
         losses,
         evaluation,
         cancelled,
+        phase_seconds: timer.totals,
     })
 }
 

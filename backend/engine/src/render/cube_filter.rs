@@ -55,8 +55,49 @@ fn weight(lobe: Lobe, n: [f64; 3], l: [f64; 3]) -> f64 {
     }
 }
 
-/// The `[6·size², 6·size²]` sparse filter matrix of `lobe` for faces of `size`² texels.
-pub fn filter_matrix(size: usize, lobe: Lobe, device: Device) -> Result<Tensor, EngineError> {
+/// A filter as a sparse matrix and its transpose (CSR both): the transpose carries gradients
+/// back, because libtorch's own backward for sparse products converts the matrix on every call,
+/// which dominated a whole training iteration on the GPU.
+#[derive(Debug)]
+pub struct Filter {
+    matrix: Tensor,
+    transpose: Tensor,
+}
+
+impl Filter {
+    /// The filter of `lobe` for cube faces of `size`² texels, on `device`.
+    pub fn new(size: usize, lobe: Lobe, device: Device) -> Result<Self, EngineError> {
+        let coo = filter_matrix(size, lobe)?;
+        let csr = |m: &Tensor| -> Result<Tensor, EngineError> {
+            Ok(m.f_coalesce()?.f_to_sparse_csr(None)?.f_to_device(device)?)
+        };
+        Ok(Self { matrix: csr(&coo)?, transpose: csr(&coo.f_transpose(0, 1)?)? })
+    }
+
+    /// Filters one cube level `[6, S, S, C]`; differentiable in the level.
+    pub fn apply(&self, level: &Tensor) -> Result<Tensor, EngineError> {
+        let shape = level.size();
+        let c = shape[3];
+        let input = level.f_reshape([-1, c])?;
+        let out = tch::no_grad(|| self.matrix.f_mm(&input.f_detach()?))?;
+        let transpose = self.transpose.shallow_clone();
+        crate::autograd::attach_backward(
+            "cube_filter",
+            &[&input],
+            &[&out],
+            Box::new(move |grads| {
+                Ok(vec![match &grads[0] {
+                    Some(g) => Some(transpose.f_mm(&g.f_contiguous()?)?),
+                    None => None,
+                }])
+            }),
+        )?;
+        Ok(out.f_reshape(shape.as_slice())?)
+    }
+}
+
+/// The `[6·size², 6·size²]` sparse (COO, CPU) filter matrix of `lobe` for faces of `size`² texels.
+pub fn filter_matrix(size: usize, lobe: Lobe) -> Result<Tensor, EngineError> {
     let dirs = Vec::<f64>::try_from(texel_directions(size as i64, Device::Cpu)?.f_reshape([-1])?)?;
     let dirs: &[[f64; 3]] = dirs.as_chunks::<3>().0;
     let omega = texel_solid_angles(size);
@@ -93,19 +134,11 @@ pub fn filter_matrix(size: usize, lobe: Lobe, device: Device) -> Result<Tensor, 
     let n = dirs.len() as i64;
     let indices =
         Tensor::f_stack(&[Tensor::from_slice(&row_index), Tensor::from_slice(&col_index)], 0)?;
-    let matrix = Tensor::f_sparse_coo_tensor_indices_size(
+    Ok(Tensor::f_sparse_coo_tensor_indices_size(
         &indices,
         &Tensor::from_slice(&values),
         [n, n],
         (Kind::Float, Device::Cpu),
         true,
-    )?;
-    Ok(matrix.f_to_device(device)?)
-}
-
-/// Applies a [`filter_matrix`] to one cube level `[6, S, S, C]`.
-pub fn apply(matrix: &Tensor, level: &Tensor) -> Result<Tensor, EngineError> {
-    let shape = level.size();
-    let c = shape[3];
-    Ok(matrix.f_mm(&level.f_reshape([-1, c])?)?.f_reshape(shape.as_slice())?)
+    )?)
 }

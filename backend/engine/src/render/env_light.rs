@@ -5,7 +5,7 @@
 
 use tch::{Kind, Tensor};
 
-use super::cube_filter::{Lobe, apply, filter_matrix};
+use super::cube_filter::{Filter, Lobe};
 use crate::EngineError;
 use crate::ops::cubemap::CubeMipmaps;
 
@@ -20,9 +20,9 @@ const SMALLEST_LEVEL: i64 = 16;
 pub struct EnvironmentLight {
     /// `[6, R, R, 3]` linear radiance, the trainable parameter.
     pub base: Tensor,
-    /// Filter matrix per specular level except the last.
-    specular_filters: Vec<Tensor>,
-    diffuse_filter: Tensor,
+    /// Filter per specular level except the last.
+    specular_filters: Vec<Filter>,
+    diffuse_filter: Filter,
 }
 
 /// The light's levels for one iteration.
@@ -54,10 +54,10 @@ impl EnvironmentLight {
             .iter()
             .enumerate()
             .map(|(i, &size)| {
-                filter_matrix(size as usize, Lobe::Ggx(level_roughness(i, sizes.len())), device)
+                Filter::new(size as usize, Lobe::Ggx(level_roughness(i, sizes.len())), device)
             })
             .collect::<Result<_, _>>()?;
-        let diffuse_filter = filter_matrix(SMALLEST_LEVEL as usize, Lobe::Cosine, device)?;
+        let diffuse_filter = Filter::new(SMALLEST_LEVEL as usize, Lobe::Cosine, device)?;
         Ok(Self { base, specular_filters, diffuse_filter })
     }
 
@@ -77,11 +77,11 @@ impl EnvironmentLight {
             ])?);
         }
         let last = levels.len() - 1;
-        let diffuse = apply(&self.diffuse_filter, &levels[last])?;
+        let diffuse = self.diffuse_filter.apply(&levels[last])?;
         let mut specular = Vec::with_capacity(levels.len());
         for (i, level) in levels.iter().enumerate() {
             let filtered = if i < last {
-                apply(&self.specular_filters[i], level)?
+                self.specular_filters[i].apply(level)?
             } else {
                 level.shallow_clone()
             };
