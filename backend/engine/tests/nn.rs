@@ -142,3 +142,37 @@ fn adam_first_step_and_state_round_trip() {
     assert!(error.contains("other.0.m"), "{error}");
     let _ = Device::Cpu;
 }
+
+#[test]
+fn cuda_kernel_matches_the_tensor_reference() {
+    for device in common::test_devices().into_iter().filter(|d| d.is_cuda()) {
+        let vs = VarStore::new(device);
+        let grid = HashGrid::new(&vs.root(), small()).unwrap();
+        tch::manual_seed(9);
+        // Bigger table values than the ±1e-4 initialization, so gradients are not tiny.
+        let _ = tch::no_grad(|| grid.table.shallow_clone().uniform_(-1.0, 1.0));
+        // Some points outside the unit cube exercise the clamp.
+        let points = Tensor::rand([3000, 3], (Kind::Float, device)) * 1.1 - 0.05;
+        let weights = Tensor::rand([3000, grid.output_dim()], (Kind::Float, device));
+        let run = |reference: bool| {
+            let p = points.detach().set_requires_grad(true);
+            grid.table.shallow_clone().zero_grad();
+            let out =
+                if reference { grid.forward_reference(&p) } else { grid.forward(&p) }.unwrap();
+            (&out * &weights).sum(Kind::Float).backward();
+            (out.detach(), grid.table.grad().copy(), p.grad())
+        };
+        let (out_ref, table_ref, points_ref) = run(true);
+        let (out, table, pts) = run(false);
+        let err = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+        assert!(err(&out, &out_ref) < 1e-5, "{device:?}: forward {}", err(&out, &out_ref));
+        assert!(
+            err(&table, &table_ref) < 1e-4,
+            "{device:?}: table gradient {}",
+            err(&table, &table_ref)
+        );
+        let rel =
+            (&pts - &points_ref).norm().double_value(&[]) / points_ref.norm().double_value(&[]);
+        assert!(rel < 1e-4, "{device:?}: point gradient off by {rel:.2e}");
+    }
+}

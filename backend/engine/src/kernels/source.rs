@@ -46,4 +46,10 @@ pub const SOURCES: &[KernelSource] = &[
         functions: &["antialias_forward", "antialias_backward"],
         options: &[],
     },
+    KernelSource {
+        name: "hash_grid",
+        code: include_str!("../../kernels/hash_grid.cu"),
+        functions: &["hash_grid_forward", "hash_grid_backward"],
+        options: &[],
+    },
 ];

@@ -1,12 +1,15 @@
 //! Multi-resolution hash encoding (Müller et al., "Instant Neural Graphics Primitives", 2022) of
 //! points in the unit cube, as tensor ops: per level, the eight corners of the enclosing cell are
 //! looked up in a feature table (dense while the level's grid fits the table, spatially hashed
-//! beyond) and blended trilinearly. Gradients reach the tables through autograd's `index_select`
-//! backward; every level's table lives in one parameter so all lookups are a single gather.
+//! beyond) and blended trilinearly. Every level's table lives in one parameter so all lookups are
+//! a single [`gather_rows`].
 
 use tch::{Kind, Tensor};
 
 use crate::EngineError;
+use crate::autograd::attach_backward;
+use crate::ops::gather::gather_rows;
+use crate::ops::launch::{KernelArg, launch_per_element};
 
 /// Hash-grid hyper-parameters (defaults: nvdiffrec's material encoding).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,7 +98,79 @@ impl HashGrid {
     }
 
     /// Encodes `points` `[N, 3]` in [0, 1]³ (clamped) → `[N, levels × features]`.
+    ///
+    /// On CUDA in float32 the encoding runs as a kernel with a hand-written backward (see
+    /// `kernels/hash_grid.cu`); elsewhere as tensor ops, which are also the reference.
     pub fn forward(&self, points: &Tensor) -> Result<Tensor, EngineError> {
+        if let (tch::Device::Cuda(ordinal), Kind::Float) = (self.table.device(), self.table.kind())
+            && points.kind() == Kind::Float
+            && self.config.features <= 8
+        {
+            return self.forward_cuda(points, ordinal);
+        }
+        self.forward_reference(points)
+    }
+
+    /// The level parameters as the kernels take them, on the table's device.
+    fn level_tensors(&self) -> Result<[Tensor; 5], EngineError> {
+        let device = self.table.device();
+        let scales: Vec<f32> = self.layout.iter().map(|l| l.scale as f32).collect();
+        let resolutions: Vec<i32> = self.layout.iter().map(|l| l.resolution as i32).collect();
+        let offsets: Vec<i64> = self.layout.iter().map(|l| l.offset).collect();
+        let sizes: Vec<i64> = self.layout.iter().map(|l| l.size).collect();
+        let dense: Vec<i32> = self.layout.iter().map(|l| i32::from(l.dense)).collect();
+        Ok([
+            Tensor::from_slice(&scales).f_to_device(device)?,
+            Tensor::from_slice(&resolutions).f_to_device(device)?,
+            Tensor::from_slice(&offsets).f_to_device(device)?,
+            Tensor::from_slice(&sizes).f_to_device(device)?,
+            Tensor::from_slice(&dense).f_to_device(device)?,
+        ])
+    }
+
+    fn forward_cuda(&self, points: &Tensor, ordinal: usize) -> Result<Tensor, EngineError> {
+        const OP: &str = "hash_grid";
+        let n = points.size()[0];
+        let (l, f) = (self.config.levels, self.config.features);
+        let saved_points = points.f_detach()?.f_contiguous()?;
+        let table = self.table.f_detach()?;
+        let levels = self.level_tensors()?;
+        let out = Tensor::f_empty([n, l * f], (Kind::Float, table.device()))?;
+        let sizes = [KernelArg::size(OP, n)?, KernelArg::size(OP, l)?, KernelArg::size(OP, f)?];
+        let mut args = vec![KernelArg::tensor(&saved_points), KernelArg::tensor(&table)];
+        args.extend(levels.iter().map(KernelArg::tensor));
+        args.extend(sizes);
+        args.push(KernelArg::tensor(&out));
+        // SAFETY: contiguous float32 [N, 3] points and [R, F] table, level tensors of L entries
+        // with offsets + sizes ≤ R (built in `new`), a [N, L·F] output; all held here.
+        unsafe { launch_per_element(ordinal, "hash_grid_forward", n * l, &args) }?;
+        let rows = table.size()[0];
+        attach_backward(
+            OP,
+            &[points, &self.table],
+            &[&out],
+            Box::new(move |grads| {
+                let Some(grad) = &grads[0] else { return Ok(vec![None, None]) };
+                let grad = grad.f_contiguous()?;
+                let device = table.device();
+                let grad_table = Tensor::f_zeros([rows, f], (Kind::Float, device))?;
+                let grad_points = Tensor::f_zeros([n, 3], (Kind::Float, device))?;
+                let mut args = vec![KernelArg::tensor(&saved_points), KernelArg::tensor(&table)];
+                args.extend(levels.iter().map(KernelArg::tensor));
+                args.push(KernelArg::tensor(&grad));
+                args.extend(sizes);
+                args.extend([KernelArg::tensor(&grad_table), KernelArg::tensor(&grad_points)]);
+                // SAFETY: the forward's buffers (held by this closure), the [N, L·F] gradient
+                // and zeroed [R, F] and [N, 3] accumulators.
+                unsafe { launch_per_element(ordinal, "hash_grid_backward", n * l, &args) }?;
+                Ok(vec![Some(grad_points), Some(grad_table)])
+            }),
+        )?;
+        Ok(out)
+    }
+
+    /// The tensor-op encoding (CPU, float64, and the reference of the CUDA kernels).
+    pub fn forward_reference(&self, points: &Tensor) -> Result<Tensor, EngineError> {
         let n = points.size()[0];
         let x = points.f_clamp(0.0, 1.0)?;
         let device = x.device();
@@ -137,9 +212,7 @@ impl HashGrid {
         let corners = self.layout.len() as i64 * 8;
         let index = Tensor::f_cat(&indices, 1)?.f_reshape([-1])?; // [N · L · 8]
         let weight = Tensor::f_cat(&weights, 1)?.f_unsqueeze(2)?; // [N, L·8, 1]
-        let features = self
-            .table
-            .f_index_select(0, &index)?
+        let features = gather_rows(&self.table, &index)?
             .f_reshape([n, corners, self.config.features])?
             .f_mul(&weight.f_to_kind(self.table.kind())?)?;
         Ok(features

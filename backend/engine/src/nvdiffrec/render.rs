@@ -57,12 +57,13 @@ pub fn render(
     let b = index.size()[0];
     let mesh = scene.mesh;
     let device = mesh.vertices.device();
-    let clip = views.project(&mesh.vertices, index)?;
+    let clip = timer.marker("bwd: up to projection", &views.project(&mesh.vertices, index)?)?;
     let raster = rasterize(&clip, &mesh.triangles, (h, w), false)?;
     timer.mark("rasterize");
     let normals = vertex_normals(&mesh.vertices, &mesh.triangles)?;
     let attributes = Tensor::f_cat(&[mesh.vertices.shallow_clone(), normals], 1)?;
     let gbuffer = interpolate(&attributes, &raster.rast, &mesh.triangles, None)?.out; // [B, H, W, 6]
+    let gbuffer = timer.marker("bwd: up to interpolate", &gbuffer)?;
     let flat = gbuffer.f_reshape([-1, 6])?;
     let covered =
         raster.rast.f_select(3, 3)?.f_reshape([-1])?.f_gt(0.0)?.f_nonzero()?.f_squeeze_dim(1)?;
@@ -77,7 +78,12 @@ pub fn render(
         .f_repeat_interleave_self_int(h * w, Some(0), None::<i64>)?
         .f_index_select(0, &covered)?;
     timer.mark("g-buffer");
+    let pos = timer.marker("bwd: up to g-buffer gather", &pos)?;
     let material = scene.materials.sample(&pos)?;
+    let material = crate::render::Material {
+        kd: timer.marker("bwd: up to materials", &material.kd)?,
+        ks: material.ks,
+    };
     let jitter = pos.f_add(&pos.f_randn_like()?.f_mul_scalar(0.01)?)?;
     let jittered = scene.materials.sample(&jitter)?;
     let kd_jitter = material.kd.f_sub(&jittered.kd)?.f_abs()?.f_mean_dim(
@@ -92,6 +98,7 @@ pub fn render(
     )?;
     timer.mark("materials");
     let shaded = shade(scene.light, scene.levels, scene.lut, &pos, &normal, &camera, &material)?;
+    let shaded = timer.marker("bwd: up to shading", &shaded)?;
     timer.mark("shading");
     let colour = Tensor::f_zeros([b * h * w, 3], (Kind::Float, device))?
         .f_index_copy(0, &covered, &shaded)?;
@@ -103,6 +110,7 @@ pub fn render(
         .f_add(&background.f_mul(&alpha.f_neg()?.f_add_scalar(1.0)?)?)?;
     let rgba = Tensor::f_cat(&[rgb, alpha], 3)?;
     let rgba = antialias(&rgba, &raster.rast, &clip, &mesh.triangles, scene.topology)?;
+    let rgba = timer.marker("bwd: loss + antialias", &rgba)?;
     timer.mark("antialias");
     Ok(Rendered { rgba: rgba.f_flip([1i64].as_slice())?, kd_jitter, ks_jitter })
 }

@@ -169,6 +169,10 @@ pub fn run_pass1(
 
         timer.restart();
         let mesh = model.dmtet.mesh()?;
+        let mesh = TriangleMesh {
+            vertices: timer.marker("bwd: up to marching tets", &mesh.vertices)?,
+            triangles: mesh.triangles,
+        };
         timer.mark("marching tets");
         if mesh.triangles.size()[0] == 0 {
             return Err(NvdiffrecError::EmptySurface(iteration));
@@ -221,8 +225,9 @@ pub fn run_pass1(
             light: values[4],
         };
         adam.zero_grad();
+        timer.mark("zero grad");
         total.f_backward()?;
-        timer.mark("backward");
+        timer.mark_backward();
         adam.step()?;
         timer.mark("adam");
         iteration += 1;

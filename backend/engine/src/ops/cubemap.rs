@@ -12,6 +12,7 @@ use tch::{Kind, Tensor};
 
 use super::mip::blend_levels;
 use crate::EngineError;
+use crate::ops::gather::gather_rows;
 
 fn invalid(arg: &'static str, reason: String) -> EngineError {
     EngineError::InvalidArgument { op: "texture_cube", arg, reason }
@@ -184,8 +185,8 @@ fn sample_level(level: &Tensor, dir: &Tensor, batch: &Tensor) -> Result<Tensor, 
             .f_add(&ix)?;
         let wx = if dx == 0.0 { fx.f_neg()?.f_add_scalar(1.0)? } else { fx.shallow_clone() };
         let wy = if dy == 0.0 { fy.f_neg()?.f_add_scalar(1.0)? } else { fy.shallow_clone() };
-        let term = table
-            .f_index_select(0, &index)?
+        // Many pixels read the same few texels of the small prefiltered levels: see gather_rows.
+        let term = gather_rows(&table, &index)?
             .f_mul(&wx.f_mul(&wy)?.f_unsqueeze(1)?.f_to_kind(table.kind())?)?;
         out = Some(match out {
             None => term,

@@ -2,6 +2,7 @@
 
 pub mod color;
 pub mod cubemap;
+pub mod gather;
 pub(crate) mod launch;
 mod mip;
 pub mod raster;
