@@ -104,7 +104,8 @@ fn main() {
             let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));
             tch::manual_seed(0);
             let chamfer = chamfer_l1((&ours_v, &ours_t), (&gt_v, &gt_t), 100_000, device).unwrap();
-            let ratio = surface_area(&ours_v, &ours_t).unwrap() / surface_area(&gt_v, &gt_t).unwrap();
+            let ratio =
+                surface_area(&ours_v, &ours_t).unwrap() / surface_area(&gt_v, &gt_t).unwrap();
             (format!("{chamfer:.4}"), format!("{ratio:.2}"))
         } else {
             ("—".to_owned(), "—".to_owned())

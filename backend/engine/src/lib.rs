@@ -14,8 +14,8 @@ pub mod geometry;
 pub mod kernels;
 pub mod nn;
 pub mod nvdiffrec;
-pub mod render;
 pub mod ops;
+pub mod render;
 
 /// The tch version the engine is built on, for callers that pass devices and tensors in.
 pub use tch;
