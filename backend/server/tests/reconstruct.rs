@@ -79,7 +79,7 @@ fn short_run_writes_mesh_and_metrics() {
     assert!(output.status.success(), "{}", stderr(&output));
     let log = stderr(&output);
     assert!(log.contains("iteration 6/6") && log.contains("test views: PSNR"), "{log}");
-    for file in ["mesh.glb", "mesh.obj", "mesh.mtl", "metrics.json"] {
+    for file in ["mesh.glb", "mesh.obj", "mesh.mtl", "mesh_basecolor.png", "metrics.json"] {
         assert!(out.path().join(file).is_file(), "{file} missing");
     }
     let m = metrics(out.path());

@@ -40,6 +40,8 @@ pub struct Config {
     pub mask_weight: f64,
     /// log2 of the hash-grid table size per level.
     pub hash_table_log2: u32,
+    /// Texture atlas size in texels (square page; the atlas may use fewer rows).
+    pub texture_size: u32,
     /// Send a mesh snapshot every this many iterations (0 = never).
     pub snapshot_every: u32,
     /// Evaluate test-view PSNR every this many iterations (0 = only at the end).
@@ -88,6 +90,7 @@ impl Preset {
                 iterations: 400,
                 hash_table_log2: 16,
                 light_resolution: 32,
+                texture_size: 512,
                 snapshot_every: 20,
                 validate_every: 100,
                 checkpoint_every: 100,
@@ -100,6 +103,7 @@ impl Preset {
                 batch: 8,
                 iterations: 5000,
                 light_resolution: 64,
+                texture_size: 2048,
                 ..base
             },
         }
@@ -124,6 +128,7 @@ impl Default for Config {
             light_weight: 0.005,
             mask_weight: 1.0,
             hash_table_log2: 19,
+            texture_size: 1024,
             snapshot_every: 25,
             validate_every: 250,
             checkpoint_every: 250,
@@ -182,6 +187,9 @@ impl Config {
         }
         if ![32, 64].contains(&self.light_resolution) {
             return fail(format!("light_resolution {} must be 32 or 64", self.light_resolution));
+        }
+        if !(64..=8192).contains(&self.texture_size) {
+            return fail(format!("texture_size {} is outside 64..=8192", self.texture_size));
         }
         if !(10..=22).contains(&self.hash_table_log2) {
             return fail(format!("hash_table_log2 {} is outside 10..=22", self.hash_table_log2));

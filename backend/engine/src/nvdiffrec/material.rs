@@ -28,6 +28,15 @@ impl MaterialField {
         table_log2: u32,
     ) -> Result<Self, NvdiffrecError> {
         let config = HashGridConfig { log2_table_size: table_log2, ..HashGridConfig::default() };
+        Self::with_encoding(path, extent, config)
+    }
+
+    /// A field with its own encoding settings (tests use a coarse, smooth one).
+    pub fn with_encoding(
+        path: &tch::nn::Path<'_>,
+        extent: f64,
+        config: HashGridConfig,
+    ) -> Result<Self, NvdiffrecError> {
         let grid = HashGrid::new(&(path / "encoding"), config)?;
         let mlp = Mlp::new(&(path / "mlp"), grid.output_dim(), 32, 2, 6)?;
         Ok(Self { grid, mlp, extent })

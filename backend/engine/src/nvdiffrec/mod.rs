@@ -4,6 +4,7 @@
 //! Pass 1 optimizes a DMTet surface, a hash-grid material field and a split-sum environment
 //! light jointly against posed RGBA images ([`train::run_pass1`]).
 
+pub mod bake;
 pub mod checkpoint;
 pub mod config;
 pub mod dmtet;
@@ -20,6 +21,6 @@ pub mod views;
 
 pub use config::{Config, Preset};
 pub use error::NvdiffrecError;
-pub use output::{Metrics, PassMetrics, export_mesh, write_meshes, write_metrics};
+pub use output::{Metrics, PassMetrics, export_mesh, textured_mesh, write_meshes, write_metrics};
 pub use progress::{Losses, MeshSnapshot, Observer, Progress, Silent};
 pub use train::{Checkpointing, PassOutput, run_pass1};

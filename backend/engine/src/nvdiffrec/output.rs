@@ -6,13 +6,16 @@ use std::path::Path;
 use serde::Serialize;
 use tch::{Device, Kind, Tensor};
 
+use super::bake::{Baked, Unwrapped};
 use super::eval::Evaluation;
 use super::progress::Losses;
 use super::train::PassOutput;
 use super::{Config, NvdiffrecError};
 use crate::export::atomic::write_atomic;
-use crate::export::{ExportError, ExportMesh, write_glb, write_obj};
+use crate::export::{ExportError, ExportMesh, PbrTextures, write_glb, write_obj};
+use crate::geometry::TriangleMesh;
 use crate::geometry::vertex_normals;
+use crate::ops::color::linear_to_srgb;
 
 /// Figures of one pass for `metrics.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +41,8 @@ pub struct Metrics {
     pub device: String,
     /// Per pass.
     pub passes: Vec<PassMetrics>,
+    /// Seconds of UV unwrapping and texture baking.
+    pub unwrap_bake_seconds: f64,
     /// Seconds of the export stage.
     pub export_seconds: f64,
     /// Test-view figures of the final mesh, when the dataset has test views.
@@ -72,6 +77,53 @@ pub fn export_mesh(pass: &PassOutput) -> Result<ExportMesh, NvdiffrecError> {
         colors: Some(host_rows::<3>(&pass.kd)?),
         triangles: triangles.as_chunks::<3>().0.iter().map(|t| t.map(|i| i as u32)).collect(),
         material: None,
+    })
+}
+
+/// `[H, W, 3]` values in [0, 1] → 8-bit rows (linear to sRGB first when `srgb`).
+fn to_rgb8(image: &Tensor, srgb: bool) -> Result<(u32, u32, Vec<u8>), NvdiffrecError> {
+    let (h, w) = (image.size()[0], image.size()[1]);
+    let encoded = if srgb { linear_to_srgb(image)? } else { image.f_clamp(0.0, 1.0)? };
+    let bytes = Vec::<u8>::try_from(
+        encoded
+            .f_mul_scalar(255.0)?
+            .f_round()?
+            .f_to_kind(Kind::Uint8)?
+            .f_to_device(Device::Cpu)?
+            .f_reshape([-1])?,
+    )?;
+    Ok((w as u32, h as u32, bytes))
+}
+
+/// The unwrapped mesh with its baked textures: base colour (sRGB) and glTF's ORM packing
+/// (occlusion 1 = unoccluded, since nvdiffrec does not learn occlusion; roughness; metallic).
+pub fn textured_mesh(
+    welded: &TriangleMesh,
+    unwrapped: &Unwrapped,
+    baked: &Baked,
+) -> Result<ExportMesh, NvdiffrecError> {
+    let normals = tch::no_grad(|| vertex_normals(&welded.vertices, &welded.triangles))?
+        .f_index_select(0, &unwrapped.source)?;
+    let triangles = Vec::<i64>::try_from(
+        unwrapped.triangles.f_to_kind(Kind::Int64)?.f_to_device(Device::Cpu)?.f_reshape([-1])?,
+    )?;
+    let (w, h, kd) = to_rgb8(&baked.kd, true)?;
+    let base_color = image::RgbaImage::from_fn(w, h, |x, y| {
+        let i = 3 * (y * w + x) as usize;
+        image::Rgba([kd[i], kd[i + 1], kd[i + 2], 255])
+    });
+    let occlusion = baked.ks.f_narrow(2, 0, 1)?.f_ones_like()?;
+    let orm = Tensor::f_cat(&[occlusion, baked.ks.f_narrow(2, 1, 2)?], 2)?;
+    let (_, _, orm) = to_rgb8(&orm, false)?;
+    let orm = image::RgbImage::from_raw(w, h, orm)
+        .ok_or_else(|| NvdiffrecError::Config("ORM texture has the wrong size".into()))?;
+    Ok(ExportMesh {
+        positions: host_rows::<3>(&unwrapped.positions)?,
+        normals: Some(host_rows::<3>(&normals)?),
+        uvs: Some(host_rows::<2>(&unwrapped.uvs)?),
+        colors: None,
+        triangles: triangles.as_chunks::<3>().0.iter().map(|t| t.map(|i| i as u32)).collect(),
+        material: Some(PbrTextures { base_color, orm: Some(orm), normal: None }),
     })
 }
 

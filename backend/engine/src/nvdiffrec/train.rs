@@ -56,6 +56,8 @@ pub struct PassOutput {
     pub cancelled: bool,
     /// Seconds per training phase when `config.profile` is on.
     pub phase_seconds: Vec<(&'static str, f64)>,
+    /// The trained material field, for baking.
+    pub materials: MaterialField,
 }
 
 /// The trainable state of a run.
@@ -309,6 +311,7 @@ pub fn run_pass1(
         evaluation,
         cancelled,
         phase_seconds: timer.totals,
+        materials: model.materials,
     })
 }
 

@@ -11,9 +11,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use meshcast_engine::dataset::{LoadOptions, load};
+use meshcast_engine::nvdiffrec::bake::{bake, unwrap};
 use meshcast_engine::nvdiffrec::{
     Checkpointing, Config, Metrics, Observer, PassMetrics, Preset, Progress, export_mesh,
-    run_pass1, write_meshes, write_metrics,
+    run_pass1, textured_mesh, write_meshes, write_metrics,
 };
 use meshcast_engine::tch;
 use meshcast_server::config::DeviceChoice;
@@ -184,8 +185,17 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
             Some(Checkpointing { dir: &checkpoint_dir, resume }),
         )?;
         observer.bar.finish();
+        let bake_started = Instant::now();
+        let mesh = if pass.mesh.triangles.size()[0] == 0 {
+            export_mesh(&pass)?
+        } else {
+            eprintln!("unwrapping and baking {}² textures…", config.texture_size);
+            let unwrapped = unwrap(&pass.mesh, config.texture_size)?;
+            let baked = bake(&unwrapped, &pass.materials, 4)?;
+            textured_mesh(&pass.mesh, &unwrapped, &baked)?
+        };
+        let unwrap_bake_seconds = bake_started.elapsed().as_secs_f64();
         let export_started = Instant::now();
-        let mesh = export_mesh(&pass)?;
         write_meshes(&out, &mesh)?;
         let metrics = Metrics {
             model: "nvdiffrec",
@@ -197,6 +207,7 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
                 seconds_per_iteration: pass.seconds / f64::from(pass.iterations.max(1)),
                 final_losses: pass.losses,
             }],
+            unwrap_bake_seconds,
             export_seconds: export_started.elapsed().as_secs_f64(),
             test: pass.evaluation,
             triangles: mesh.triangles.len() as i64,

@@ -1,0 +1,144 @@
+//! From pass 1's surface to a textured mesh: a UV atlas (uvunwrap, a maintained pure-Rust
+//! xatlas-style unwrapper: 150k triangles in under two seconds on two cores, where the issue
+//! measured xatlas running for minutes), then the material field baked into base-colour and
+//! occlusion/roughness/metallic textures by rasterizing the mesh in UV space.
+
+use tch::{Device, Kind, Tensor};
+
+use super::NvdiffrecError;
+use super::material::MaterialField;
+use crate::geometry::TriangleMesh;
+use crate::ops::raster::{interpolate, rasterize};
+
+/// A mesh with one UV per (split) vertex.
+#[derive(Debug)]
+pub struct Unwrapped {
+    /// `[U, 3]` positions, vertices on chart seams duplicated.
+    pub positions: Tensor,
+    /// `[F, 3]` int32 triangles over the split vertices (same order as the input triangles).
+    pub triangles: Tensor,
+    /// `[U, 2]` texture coordinates in [0, 1]; (0, 0) is the corner of texel row 0, column 0,
+    /// v grows with the row (glTF's convention).
+    pub uvs: Tensor,
+    /// `[U]` int64: the input vertex each split vertex came from.
+    pub source: Tensor,
+    /// Atlas width and height in texels.
+    pub size: (i64, i64),
+}
+
+/// Baked textures `[H, W, 3]` each, rows in atlas order.
+#[derive(Debug)]
+pub struct Baked {
+    /// Base colour, linear.
+    pub kd: Tensor,
+    /// Occlusion, roughness, metallic.
+    pub ks: Tensor,
+}
+
+/// Unwraps `mesh` into one atlas page of at most `page_size`² texels.
+pub fn unwrap(mesh: &TriangleMesh, page_size: u32) -> Result<Unwrapped, NvdiffrecError> {
+    let device = mesh.vertices.device();
+    let positions = Vec::<f32>::try_from(
+        mesh.vertices
+            .f_detach()?
+            .f_to_kind(Kind::Float)?
+            .f_to_device(Device::Cpu)?
+            .f_reshape([-1])?,
+    )?;
+    let indices = Vec::<i64>::try_from(
+        mesh.triangles.f_to_kind(Kind::Int64)?.f_to_device(Device::Cpu)?.f_reshape([-1])?,
+    )?;
+    let indices: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+    let positions: &[[f32; 3]] = positions.as_chunks::<3>().0;
+    let input = uvunwrap::MeshInput::new(positions, &indices);
+    let options =
+        uvunwrap::Options { density: uvunwrap::Density::Auto { page_size }, ..Default::default() };
+    let atlas = uvunwrap::generate(&[input], &options)
+        .map_err(|e| NvdiffrecError::Config(format!("UV unwrap failed: {e}")))?;
+    if atlas.page_count > 1 {
+        return Err(NvdiffrecError::Config(format!(
+            "the UV atlas needs {} pages of {page_size}²; raise texture_size",
+            atlas.page_count
+        )));
+    }
+    let Some(out) = atlas.meshes.first() else {
+        return Err(NvdiffrecError::Config("UV unwrap returned no mesh".into()));
+    };
+    let source: Vec<i64> = out.vertices.iter().map(|v| i64::from(v.xref)).collect();
+    let uvs: Vec<f32> = out.vertices.iter().flat_map(|v| v.uv).collect();
+    let triangles: Vec<i32> = out.indices.iter().map(|&i| i as i32).collect();
+    let source = Tensor::from_slice(&source).f_to_device(device)?;
+    Ok(Unwrapped {
+        positions: mesh.vertices.f_detach()?.f_index_select(0, &source)?,
+        triangles: Tensor::from_slice(&triangles).f_reshape([-1, 3])?.f_to_device(device)?,
+        uvs: Tensor::from_slice(&uvs).f_reshape([-1, 2])?.f_to_device(device)?,
+        source,
+        size: (i64::from(atlas.width), i64::from(atlas.height)),
+    })
+}
+
+/// Samples `materials` at every texel the atlas covers; uncovered texels take the mean of their
+/// covered neighbours, grown outwards `padding` times, so bilinear and mip taps across chart
+/// borders do not pull in black.
+pub fn bake(
+    unwrapped: &Unwrapped,
+    materials: &MaterialField,
+    padding: usize,
+) -> Result<Baked, NvdiffrecError> {
+    tch::no_grad(|| {
+        let (w, h) = unwrapped.size;
+        let uv = &unwrapped.uvs;
+        let ones = uv.f_ones_like()?;
+        // Clip space over the atlas: x = 2u − 1, y = 2v − 1, so raster row r is texel row r.
+        let clip = Tensor::f_cat(
+            &[
+                uv.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?,
+                ones.f_narrow(1, 0, 1)?.f_mul_scalar(0.0)?,
+                ones.f_narrow(1, 0, 1)?,
+            ],
+            1,
+        )?;
+        let raster = rasterize(&clip, &unwrapped.triangles, (h, w), false)?;
+        let points = interpolate(&unwrapped.positions, &raster.rast, &unwrapped.triangles, None)?
+            .out
+            .f_reshape([-1, 3])?;
+        let covered_mask = raster.rast.f_select(3, 3)?.f_reshape([-1])?.f_gt(0.0)?;
+        let covered = covered_mask.f_nonzero()?.f_squeeze_dim(1)?;
+        let material = materials.sample(&points.f_index_select(0, &covered)?)?;
+        let device = points.device();
+        let scatter = |values: &Tensor| -> Result<Tensor, tch::TchError> {
+            Tensor::f_zeros([h * w, 3], (Kind::Float, device))?
+                .f_index_copy(0, &covered, &values.f_to_kind(Kind::Float)?)?
+                .f_reshape([h, w, 3])
+        };
+        let mask = covered_mask.f_reshape([h, w])?.f_to_kind(Kind::Float)?;
+        let kd = dilate(&scatter(&material.kd)?, &mask, padding)?;
+        let ks = dilate(&scatter(&material.ks)?, &mask, padding)?;
+        Ok(Baked { kd, ks })
+    })
+}
+
+/// Grows `image` (`[H, W, C]`) into texels where `mask` (`[H, W]`, 1 = valid) is 0, one ring per
+/// step, each new texel the mean of its valid 3×3 neighbours.
+fn dilate(image: &Tensor, mask: &Tensor, steps: usize) -> Result<Tensor, NvdiffrecError> {
+    let mut image = image.f_permute([2, 0, 1])?.f_unsqueeze(0)?; // [1, C, H, W]
+    let mut mask = mask.f_unsqueeze(0)?.f_unsqueeze(0)?; // [1, 1, H, W]
+    let c = image.size()[1];
+    let kernel = Tensor::f_ones([1, 1, 3, 3], (Kind::Float, image.device()))?;
+    for _ in 0..steps {
+        let weight = mask.f_conv2d(&kernel, None::<Tensor>, [1, 1], [1, 1], [1, 1], 1)?;
+        let sum = image.f_mul(&mask)?.f_conv2d(
+            &kernel.f_expand([c, 1, 3, 3], false)?,
+            None::<Tensor>,
+            [1, 1],
+            [1, 1],
+            [1, 1],
+            c,
+        )?;
+        let grown = sum.f_div(&weight.f_clamp_min(1e-8)?)?;
+        let new = weight.f_gt(0.0)?.f_logical_and(&mask.f_eq(0.0)?)?;
+        image = grown.f_where_self(&new, &image)?;
+        mask = mask.f_maximum(&new.f_to_kind(Kind::Float)?)?;
+    }
+    Ok(image.f_squeeze_dim(0)?.f_permute([1, 2, 0])?)
+}
