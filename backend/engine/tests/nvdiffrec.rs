@@ -9,7 +9,10 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use meshcast_engine::dataset::{LoadOptions, load};
-use meshcast_engine::nvdiffrec::{Config, MeshSnapshot, Observer, Preset, Progress, run_pass1};
+use meshcast_engine::nvdiffrec::bake::{bake, unwrap};
+use meshcast_engine::nvdiffrec::{
+    Config, MeshSnapshot, Observer, Preset, Progress, run_pass1, run_pass2,
+};
 
 #[derive(Default)]
 struct Record {
@@ -51,5 +54,26 @@ fn tiny_preset_recovers_suzanne_silhouettes() {
         assert_eq!(record.snapshots.len(), 300 / 20);
         let last = &record.snapshots[record.snapshots.len() - 1];
         assert_eq!(last.positions.len(), last.colors.len());
+
+        // Pass 2: unwrap, bake, refine; the textured mesh keeps the silhouettes.
+        let unwrapped = unwrap(&out.mesh, config.texture_size).unwrap();
+        let baked = bake(&unwrapped, &out.materials, 4).unwrap();
+        let config2 = Config { pass2_iterations: 50, ..config.clone() };
+        let refined = run_pass2(
+            &dataset,
+            &config2,
+            device,
+            &mut record,
+            &AtomicBool::new(false),
+            &out,
+            unwrapped,
+            &baked,
+        )
+        .unwrap();
+        let eval2 = refined.evaluation.unwrap();
+        println!("{device:?}: textured {eval2:?} in {:.1} s", refined.seconds);
+        assert!(eval2.mask_iou >= 0.95, "{device:?}: textured mask IoU {}", eval2.mask_iou);
+        assert!(eval2.psnr >= 25.0, "{device:?}: textured PSNR {}", eval2.psnr);
+        assert_eq!(record.progress.last().map(|p| (p.pass, p.iteration)), Some((2, 50)));
     }
 }

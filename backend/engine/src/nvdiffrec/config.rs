@@ -21,6 +21,15 @@ pub struct Config {
     pub iterations: u32,
     /// Pass-1 learning rate (all parameter groups, as nvdiffrec).
     pub learning_rate: f64,
+    /// Pass-2 iterations (fixed topology: vertex offsets, textures and light); 0 skips pass 2.
+    pub pass2_iterations: u32,
+    /// Pass-2 learning rate of the textures and the light.
+    pub pass2_learning_rate: f64,
+    /// Pass-2 learning rate of the vertex offsets (world units).
+    pub pass2_position_learning_rate: f64,
+    /// Weight of the Laplacian regularizer on the vertex offsets at the start of pass 2; it
+    /// decays linearly to 0.
+    pub laplace_weight: f64,
     /// The learning rate decays as 10^(−decay · iteration).
     pub learning_rate_decay: f64,
     /// Environment light face resolution (32 or 64).
@@ -88,6 +97,7 @@ impl Preset {
                 image_size: 128,
                 batch: 2,
                 iterations: 400,
+                pass2_iterations: 100,
                 hash_table_log2: 16,
                 light_resolution: 32,
                 texture_size: 512,
@@ -102,6 +112,7 @@ impl Preset {
                 image_size: 800,
                 batch: 8,
                 iterations: 5000,
+                pass2_iterations: 2500,
                 light_resolution: 64,
                 texture_size: 2048,
                 ..base
@@ -119,6 +130,10 @@ impl Default for Config {
             batch: 8,
             iterations: 2000,
             learning_rate: 0.03,
+            pass2_iterations: 1000,
+            pass2_learning_rate: 0.01,
+            pass2_position_learning_rate: 0.001,
+            laplace_weight: 10_000.0,
             learning_rate_decay: 0.0002,
             light_resolution: 64,
             sdf_weight: 0.2,

@@ -8,8 +8,8 @@ use crate::nn::{HashGrid, HashGridConfig, Mlp};
 use crate::render::Material;
 
 /// Lower and upper bounds of ks: occlusion fixed at 0, roughness ≥ 0.08, metallic in [0, 1].
-const KS_MIN: [f64; 3] = [0.0, 0.08, 0.0];
-const KS_MAX: [f64; 3] = [0.0, 1.0, 1.0];
+pub(super) const KS_MIN: [f64; 3] = [0.0, 0.08, 0.0];
+pub(super) const KS_MAX: [f64; 3] = [0.0, 1.0, 1.0];
 
 /// Encoding + MLP over the box `[-extent, extent]³`.
 #[derive(Debug)]

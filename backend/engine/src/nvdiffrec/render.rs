@@ -7,12 +7,14 @@ use tch::{Kind, Tensor};
 
 use super::NvdiffrecError;
 use super::material::MaterialField;
+use super::material::{KS_MAX, KS_MIN};
 use super::profile::PhaseTimer;
 use super::views::ViewBatch;
 use crate::geometry::{TriangleMesh, vertex_normals};
 use crate::ops::raster::{Topology, antialias, interpolate, rasterize};
 use crate::ops::texture::Mipmaps;
-use crate::render::{EnvironmentLight, Prefiltered, shade};
+use crate::ops::texture::{Boundary, Filter, texture};
+use crate::render::{EnvironmentLight, Material, Prefiltered, shade};
 
 /// A rendered batch.
 #[derive(Debug)]
@@ -33,14 +35,55 @@ pub struct Scene<'a> {
     pub mesh: &'a TriangleMesh,
     /// Its edge → opposite-vertex table.
     pub topology: &'a Topology,
-    /// The material field.
-    pub materials: &'a MaterialField,
+    /// Where kd and ks come from.
+    pub surface: Surface<'a>,
     /// The light.
     pub light: &'a EnvironmentLight,
     /// The light's levels for this iteration.
     pub levels: &'a Prefiltered,
     /// The split-sum BRDF table.
     pub lut: &'a Mipmaps,
+}
+
+/// The material source of a render.
+#[derive(Debug, Clone, Copy)]
+pub enum Surface<'a> {
+    /// Pass 1: the material field at each surface point.
+    Field(&'a MaterialField),
+    /// Pass 2: textures looked up by UV.
+    Textures {
+        /// Base colour `[1, H, W, 3]`.
+        kd: &'a Tensor,
+        /// Occlusion/roughness/metallic `[1, H, W, 3]`.
+        ks: &'a Tensor,
+        /// `[U, 2]` UVs of the split vertices.
+        uvs: &'a Tensor,
+        /// `[F, 3]` triangles over the split vertices, in the mesh's triangle order.
+        triangles: &'a Tensor,
+    },
+}
+
+/// kd and ks from textures at `uv` `[N, 2]`, clamped to the material field's ranges.
+fn sample_textures(kd: &Tensor, ks: &Tensor, uv: &Tensor) -> Result<Material, NvdiffrecError> {
+    let n = uv.size()[0];
+    let lookup = |t: &Tensor| -> Result<Tensor, NvdiffrecError> {
+        let mips = Mipmaps::build(t, 1)?;
+        let out = texture(
+            &mips,
+            &uv.f_reshape([1, n, 1, 2])?,
+            None,
+            Filter::Linear,
+            Boundary::Clamp,
+            0.0,
+        )?;
+        Ok(out.f_reshape([n, 3])?)
+    };
+    let kd = lookup(kd)?.f_clamp(0.0, 1.0)?;
+    let ks = lookup(ks)?;
+    let device = uv.device();
+    let lo = Tensor::from_slice(&KS_MIN).f_to_kind(Kind::Float)?.f_to_device(device)?;
+    let hi = Tensor::from_slice(&KS_MAX).f_to_kind(Kind::Float)?.f_to_device(device)?;
+    Ok(Material { kd, ks: ks.f_clamp_min_tensor(&lo)?.f_clamp_max_tensor(&hi)? })
 }
 
 /// Renders `scene` from the views `index` of `views` at `size` (width, height) over
@@ -79,23 +122,33 @@ pub fn render(
         .f_index_select(0, &covered)?;
     timer.mark("g-buffer");
     let pos = timer.marker("bwd: up to g-buffer gather", &pos)?;
-    let material = scene.materials.sample(&pos)?;
-    let material = crate::render::Material {
-        kd: timer.marker("bwd: up to materials", &material.kd)?,
-        ks: material.ks,
+    let (material, kd_jitter, ks_jitter) = match scene.surface {
+        Surface::Textures { kd, ks, uvs, triangles } => {
+            // UVs live on the split vertices; triangle ids are shared, so the same raster
+            // serves both.
+            let uv = interpolate(uvs, &raster.rast.f_detach()?, triangles, None)?
+                .out
+                .f_reshape([-1, 2])?
+                .f_index_select(0, &covered)?;
+            let none = Tensor::f_zeros([1], (Kind::Float, device))?;
+            (sample_textures(kd, ks, &uv)?, none.shallow_clone(), none)
+        }
+        Surface::Field(field) => {
+            let material = field.sample(&pos)?;
+            let material = Material {
+                kd: timer.marker("bwd: up to materials", &material.kd)?,
+                ks: material.ks,
+            };
+            let jitter = pos.f_add(&pos.f_randn_like()?.f_mul_scalar(0.01)?)?;
+            let jittered = field.sample(&jitter)?;
+            let mean_abs = |a: &Tensor, b: &Tensor| {
+                a.f_sub(b)?.f_abs()?.f_mean_dim([1i64].as_slice(), false, Kind::Float)
+            };
+            let kd_jitter = mean_abs(&material.kd, &jittered.kd)?;
+            let ks_jitter = mean_abs(&material.ks, &jittered.ks)?;
+            (material, kd_jitter, ks_jitter)
+        }
     };
-    let jitter = pos.f_add(&pos.f_randn_like()?.f_mul_scalar(0.01)?)?;
-    let jittered = scene.materials.sample(&jitter)?;
-    let kd_jitter = material.kd.f_sub(&jittered.kd)?.f_abs()?.f_mean_dim(
-        [1i64].as_slice(),
-        false,
-        Kind::Float,
-    )?;
-    let ks_jitter = material.ks.f_sub(&jittered.ks)?.f_abs()?.f_mean_dim(
-        [1i64].as_slice(),
-        false,
-        Kind::Float,
-    )?;
     timer.mark("materials");
     let shaded = shade(scene.light, scene.levels, scene.lut, &pos, &normal, &camera, &material)?;
     let shaded = timer.marker("bwd: up to shading", &shaded)?;

@@ -15,7 +15,7 @@ use super::loss::{log_l1, mse};
 use super::material::MaterialField;
 use super::profile::PhaseTimer;
 use super::progress::{Losses, MeshSnapshot, Observer, Progress};
-use super::render::{Scene, render};
+use super::render::{Scene, Surface, render};
 use super::views::ViewBatch;
 use super::{Config, NvdiffrecError};
 use crate::dataset::Dataset;
@@ -58,6 +58,8 @@ pub struct PassOutput {
     pub phase_seconds: Vec<(&'static str, f64)>,
     /// The trained material field, for baking.
     pub materials: MaterialField,
+    /// The trained light, which pass 2 keeps refining.
+    pub light: EnvironmentLight,
 }
 
 /// The trainable state of a run.
@@ -186,7 +188,7 @@ pub fn run_pass1(
         let scene = Scene {
             mesh: &mesh,
             topology: &topology,
-            materials: &model.materials,
+            surface: Surface::Field(&model.materials),
             light: &model.light,
             levels: &levels,
             lut: &lut,
@@ -251,7 +253,7 @@ pub fn run_pass1(
             let scene = Scene {
                 mesh: &mesh,
                 topology: &topology,
-                materials: &model.materials,
+                surface: Surface::Field(&model.materials),
                 light: &model.light,
                 levels: &levels,
                 lut: &lut,
@@ -290,7 +292,7 @@ pub fn run_pass1(
             let scene = Scene {
                 mesh: &mesh,
                 topology: &topology,
-                materials: &model.materials,
+                surface: Surface::Field(&model.materials),
                 light: &model.light,
                 levels: &levels,
                 lut: &lut,
@@ -312,6 +314,7 @@ pub fn run_pass1(
         cancelled,
         phase_seconds: timer.totals,
         materials: model.materials,
+        light: model.light,
     })
 }
 

@@ -14,7 +14,7 @@ use meshcast_engine::dataset::{LoadOptions, load};
 use meshcast_engine::nvdiffrec::bake::{bake, unwrap};
 use meshcast_engine::nvdiffrec::{
     Checkpointing, Config, Metrics, Observer, PassMetrics, Preset, Progress, export_mesh,
-    run_pass1, textured_mesh, write_meshes, write_metrics,
+    run_pass1, run_pass2, textured_mesh, write_meshes, write_metrics,
 };
 use meshcast_engine::tch;
 use meshcast_server::config::DeviceChoice;
@@ -70,6 +70,7 @@ pub enum Outcome {
 /// iteration, every 5%, and at least every 10 seconds.
 struct Bar {
     bar: ProgressBar,
+    pass: u8,
     psnr: Option<f64>,
     plain_every: Option<u32>,
     last_line: Instant,
@@ -81,6 +82,12 @@ impl Observer for Bar {
             self.psnr = p.psnr;
         }
         let psnr = self.psnr.map_or(String::new(), |v| format!(" · PSNR {v:.2} dB"));
+        if self.bar.length() != Some(u64::from(p.iterations)) || self.pass != p.pass {
+            self.bar.set_length(u64::from(p.iterations));
+            self.bar.reset_eta();
+            self.pass = p.pass;
+            self.psnr = None;
+        }
         self.bar.set_prefix(format!("pass {}", p.pass));
         self.bar.set_position(u64::from(p.iteration));
         let message = format!(
@@ -174,7 +181,7 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
         );
         let plain_every =
             (!std::io::stderr().is_terminal()).then(|| (config.iterations / 20).max(1));
-        let mut observer = Bar { bar, psnr: None, plain_every, last_line: Instant::now() };
+        let mut observer = Bar { bar, pass: 1, psnr: None, plain_every, last_line: Instant::now() };
         let checkpoint_dir = out.join("checkpoint");
         let pass = run_pass1(
             &dataset,
@@ -184,46 +191,74 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
             &cancel,
             Some(Checkpointing { dir: &checkpoint_dir, resume }),
         )?;
-        observer.bar.finish();
+        let pass1_metrics = PassMetrics {
+            pass: 1,
+            iterations: pass.iterations,
+            seconds: pass.seconds,
+            seconds_per_iteration: pass.seconds / f64::from(pass.iterations.max(1)),
+            final_losses: pass.losses,
+        };
+        let mut passes = vec![pass1_metrics];
+        let mut evaluation = pass.evaluation;
+        let mut stopped_early = pass.cancelled;
         let bake_started = Instant::now();
+        let mut unwrap_bake_seconds = 0.0;
         let mesh = if pass.mesh.triangles.size()[0] == 0 {
             export_mesh(&pass)?
         } else {
             eprintln!("unwrapping and baking {}² textures…", config.texture_size);
             let unwrapped = unwrap(&pass.mesh, config.texture_size)?;
             let baked = bake(&unwrapped, &pass.materials, 4)?;
-            textured_mesh(&pass.mesh, &unwrapped, &baked)?
+            unwrap_bake_seconds = bake_started.elapsed().as_secs_f64();
+            if pass.cancelled || config.pass2_iterations == 0 {
+                textured_mesh(&pass.mesh, &unwrapped, &baked)?
+            } else {
+                let refined = run_pass2(
+                    &dataset,
+                    &config,
+                    device,
+                    &mut observer,
+                    &cancel,
+                    &pass,
+                    unwrapped,
+                    &baked,
+                )?;
+                passes.push(PassMetrics {
+                    pass: 2,
+                    iterations: refined.iterations,
+                    seconds: refined.seconds,
+                    seconds_per_iteration: refined.seconds / f64::from(refined.iterations.max(1)),
+                    final_losses: refined.losses,
+                });
+                evaluation = refined.evaluation.or(evaluation);
+                stopped_early |= refined.cancelled;
+                textured_mesh(&refined.mesh, &refined.unwrapped, &refined.textures)?
+            }
         };
-        let unwrap_bake_seconds = bake_started.elapsed().as_secs_f64();
+        observer.bar.finish();
         let export_started = Instant::now();
         write_meshes(&out, &mesh)?;
         let metrics = Metrics {
             model: "nvdiffrec",
             device: device_name(device),
-            passes: vec![PassMetrics {
-                pass: 1,
-                iterations: pass.iterations,
-                seconds: pass.seconds,
-                seconds_per_iteration: pass.seconds / f64::from(pass.iterations.max(1)),
-                final_losses: pass.losses,
-            }],
+            passes,
             unwrap_bake_seconds,
             export_seconds: export_started.elapsed().as_secs_f64(),
-            test: pass.evaluation,
+            test: evaluation,
             triangles: mesh.triangles.len() as i64,
             vertices: mesh.positions.len() as i64,
-            stopped_early: pass.cancelled,
+            stopped_early,
             config: config.clone(),
         };
         write_metrics(&out, &metrics)?;
-        if let Some(test) = pass.evaluation {
+        if let Some(test) = metrics.test {
             eprintln!(
                 "test views: PSNR {:.2} dB, mask IoU {:.3}; {} triangles",
                 test.psnr, test.mask_iou, metrics.triangles
             );
         }
         eprintln!("wrote {}/mesh.glb, mesh.obj and metrics.json", out.display());
-        Ok(if pass.cancelled { Outcome::Interrupted } else { Outcome::Finished })
+        Ok(if metrics.stopped_early { Outcome::Interrupted } else { Outcome::Finished })
     });
     let outcome = work.await.context("the reconstruction thread panicked")?;
     watcher.abort();
