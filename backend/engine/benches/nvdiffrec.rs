@@ -1,9 +1,10 @@
 //! `cargo bench -p meshcast-engine --bench nvdiffrec -- --dataset DIR [--dataset DIR …]
 //! [--preset default] [--iters N] [--device cuda:0|cpu] [--out DIR] [--append FILE]`
 //!
-//! Runs pass 1 on each dataset and reports what the issue measures: seconds per iteration, time,
-//! peak GPU memory in use (device-wide, sampled every 20 ms), test-view PSNR and mask IoU,
-//! Chamfer-L1 to the dataset's `gt_mesh.obj` (100k samples each) and the surface-area ratio.
+//! Runs both passes on each dataset and reports what the issue measures: seconds per iteration
+//! and time of each stage, peak GPU memory in use (device-wide, sampled every 20 ms), test-view
+//! PSNR (after pass 1 and of the final textured mesh) and mask IoU, Chamfer-L1 to the dataset's
+//! `gt_mesh.obj` (100k samples each) and the surface-area ratio.
 //! Prints a Markdown table; `--append FILE` adds it to FILE with the device names.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
@@ -11,10 +12,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use meshcast_engine::dataset::{LoadOptions, load};
 use meshcast_engine::geometry::chamfer::{chamfer_l1, surface_area};
-use meshcast_engine::nvdiffrec::{Config, Preset, Silent, export_mesh, run_pass1, write_meshes};
+use meshcast_engine::nvdiffrec::bake::{bake, unwrap};
+use meshcast_engine::nvdiffrec::{
+    Config, Preset, Silent, run_pass1, run_pass2, textured_mesh, write_meshes,
+};
 use tch::{Device, Kind, Tensor};
 
 fn arg_values(name: &str) -> Vec<String> {
@@ -77,8 +82,8 @@ fn main() {
         meshcast_engine::probe_devices().iter().map(|d| d.name.clone()).collect();
     let mut report = format!(
         "Devices: {}. Preset `{preset}` ({} iterations, grid {}, {} px, batch {}), run on {device:?}.\n\n\
-         | scene | s/iteration | pass 1 s | peak GPU GiB | PSNR dB | mask IoU | Chamfer-L1 | area ratio | triangles |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+         | scene | pass 1 s/it | pass 1 s | unwrap + bake s | pass 2 s/it | pass 2 s | total s | peak GPU GiB | pass-1 PSNR | PSNR dB | mask IoU | Chamfer-L1 | area ratio | triangles |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         names.join(", "),
         config.iterations,
         config.grid_resolution,
@@ -90,16 +95,33 @@ fn main() {
         let dataset = load(&dir, LoadOptions { max_side: config.image_size }).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = memory_sampler(device, stop.clone());
+        let started = Instant::now();
         let pass = run_pass1(&dataset, &config, device, &mut Silent, &AtomicBool::new(false), None)
             .unwrap();
-        stop.store(true, Ordering::Relaxed);
-        let peak = sampler.join().unwrap() as f64 / (1u64 << 30) as f64;
-        let mesh = export_mesh(&pass).unwrap();
+        let bake_started = Instant::now();
+        let unwrapped = unwrap(&pass.mesh, config.texture_size).unwrap();
+        let baked = bake(&unwrapped, &pass.materials, 4).unwrap();
+        let bake_seconds = bake_started.elapsed().as_secs_f64();
+        let refined = run_pass2(
+            &dataset,
+            &config,
+            device,
+            &mut Silent,
+            &AtomicBool::new(false),
+            &pass,
+            unwrapped,
+            &baked,
+        )
+        .unwrap();
+        let mesh = textured_mesh(&refined.mesh, &refined.unwrapped, &refined.textures).unwrap();
         if let Some(out) = arg_values("--out").first() {
             write_meshes(&PathBuf::from(out).join(dir.file_name().unwrap()), &mesh).unwrap();
         }
-        let ours_v = pass.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
-        let ours_t = pass.mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu);
+        let total = started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let peak = sampler.join().unwrap() as f64 / (1u64 << 30) as f64;
+        let ours_v = refined.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
+        let ours_t = refined.mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu);
         let (chamfer, ratio) = if dir.join("gt_mesh.obj").is_file() {
             let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));
             tch::manual_seed(0);
@@ -110,13 +132,19 @@ fn main() {
         } else {
             ("—".to_owned(), "—".to_owned())
         };
-        let eval = pass.evaluation.unwrap();
+        let eval1 = pass.evaluation.unwrap();
+        let eval = refined.evaluation.unwrap();
         let row = format!(
-            "| {} | {:.3} | {:.1} | {:.1} | {:.2} | {:.3} | {} | {} | {} |\n",
+            "| {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.3} | {} | {} | {} |\n",
             dir.file_name().unwrap().to_string_lossy(),
             pass.seconds / f64::from(pass.iterations),
             pass.seconds,
+            bake_seconds,
+            refined.seconds / f64::from(refined.iterations.max(1)),
+            refined.seconds,
+            total,
             peak,
+            eval1.psnr,
             eval.psnr,
             eval.mask_iou,
             chamfer,
