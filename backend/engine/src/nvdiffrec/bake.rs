@@ -51,18 +51,35 @@ pub fn unwrap(mesh: &TriangleMesh, page_size: u32) -> Result<Unwrapped, Nvdiffre
     let indices: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
     let positions: &[[f32; 3]] = positions.as_chunks::<3>().0;
     let input = uvunwrap::MeshInput::new(positions, &indices);
-    let options =
-        uvunwrap::Options { density: uvunwrap::Density::Auto { page_size }, ..Default::default() };
-    let atlas = uvunwrap::generate(&[input], &options)
-        .map_err(|e| NvdiffrecError::Config(format!("UV unwrap failed: {e}")))?;
-    if atlas.page_count > 1 {
-        return Err(NvdiffrecError::Config(format!(
-            "the UV atlas needs {} pages of {page_size}²; raise texture_size",
-            atlas.page_count
-        )));
-    }
+    // Noisy pass-1 surfaces split into very many small charts; when they do not fit one page at
+    // any density, grow the page (up to 8192²) rather than fail or spread over several textures.
+    let mut page = page_size;
+    let atlas = loop {
+        let options = uvunwrap::Options {
+            density: uvunwrap::Density::Auto { page_size: page },
+            ..Default::default()
+        };
+        let atlas = uvunwrap::generate(std::slice::from_ref(&input), &options)
+            .map_err(|e| NvdiffrecError::Unwrap(e.to_string()))?;
+        if atlas.page_count <= 1 {
+            break atlas;
+        }
+        if page >= 8192 {
+            return Err(NvdiffrecError::Unwrap(format!(
+                "{} triangles need {} atlas pages even at 8192²",
+                indices.len() / 3,
+                atlas.page_count
+            )));
+        }
+        tracing::warn!(
+            page,
+            pages = atlas.page_count,
+            "UV atlas does not fit one page; doubling it"
+        );
+        page *= 2;
+    };
     let Some(out) = atlas.meshes.first() else {
-        return Err(NvdiffrecError::Config("UV unwrap returned no mesh".into()));
+        return Err(NvdiffrecError::Unwrap("the unwrapper returned no mesh".into()));
     };
     let source: Vec<i64> = out.vertices.iter().map(|v| i64::from(v.xref)).collect();
     let uvs: Vec<f32> = out.vertices.iter().flat_map(|v| v.uv).collect();

@@ -28,6 +28,9 @@ pub enum NvdiffrecError {
     /// The surface vanished (nothing left inside the grid).
     #[error("iteration {0}: the surface is empty (no SDF sign change left in the grid)")]
     EmptySurface(u32),
+    /// The surface could not be UV-unwrapped.
+    #[error("UV unwrap: {0}")]
+    Unwrap(String),
     /// An output file could not be written.
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
