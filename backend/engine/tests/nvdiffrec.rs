@@ -77,3 +77,30 @@ fn tiny_preset_recovers_suzanne_silhouettes() {
         assert_eq!(record.progress.last().map(|p| (p.pass, p.iteration)), Some((2, 50)));
     }
 }
+
+#[test]
+fn hidden_components_are_removed() {
+    use meshcast_engine::geometry::components::triangle_components;
+    use meshcast_engine::geometry::{TetGrid, marching_tets};
+    use meshcast_engine::nvdiffrec::cleanup::remove_hidden_components;
+    use meshcast_engine::nvdiffrec::views::ViewBatch;
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/suzanne-96");
+    let dataset = load(&dir, LoadOptions { max_side: 48 }).unwrap();
+    for device in common::test_devices() {
+        // A shell (0.8) with a closed fragment inside it (0.3): |r − 0.55| − 0.25.
+        let grid = TetGrid::new(24, 1.0, device).unwrap();
+        let r = grid.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
+        let sdf = (r - 0.55).abs() - 0.25;
+        let shell = marching_tets(&grid, &grid.vertices, &sdf).unwrap();
+        let (_, count) = triangle_components(&shell.triangles, shell.vertices.size()[0]).unwrap();
+        assert_eq!(count, 2, "{device:?}");
+        let views = ViewBatch::new(&dataset.train.cameras, device).unwrap();
+        let (kept, cleanup) =
+            remove_hidden_components(&shell, &views, 50, dataset.size, 8).unwrap();
+        assert_eq!((cleanup.components, cleanup.removed_components), (2, 1), "{device:?}");
+        let radius = kept.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
+        assert!(radius.min().double_value(&[]) > 0.75, "{device:?}: the inner sphere stayed");
+        assert_eq!(kept.triangles.max().int64_value(&[]), kept.vertices.size()[0] - 1);
+    }
+}

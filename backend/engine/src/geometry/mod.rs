@@ -2,6 +2,7 @@
 //! surface, and vertex normals.
 
 pub mod chamfer;
+pub mod components;
 pub mod marching_tets;
 pub mod normals;
 pub mod tet_grid;

@@ -49,6 +49,8 @@ pub struct Config {
     pub mask_weight: f64,
     /// log2 of the hash-grid table size per level.
     pub hash_table_log2: u32,
+    /// Drop connected components of the final pass-1 mesh that no training view sees.
+    pub remove_hidden: bool,
     /// Texture atlas size in texels (square page; the atlas may use fewer rows).
     pub texture_size: u32,
     /// Send a mesh snapshot every this many iterations (0 = never).
@@ -143,6 +145,7 @@ impl Default for Config {
             light_weight: 0.005,
             mask_weight: 1.0,
             hash_table_log2: 19,
+            remove_hidden: true,
             texture_size: 1024,
             snapshot_every: 25,
             validate_every: 250,

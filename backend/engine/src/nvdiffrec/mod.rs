@@ -6,6 +6,7 @@
 
 pub mod bake;
 pub mod checkpoint;
+pub mod cleanup;
 pub mod config;
 pub mod dmtet;
 mod error;

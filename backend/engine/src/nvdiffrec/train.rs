@@ -9,6 +9,7 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use super::checkpoint;
+use super::cleanup::{Cleanup, remove_hidden_components};
 use super::dmtet::Dmtet;
 use super::eval::{Evaluation, evaluate};
 use super::loss::{log_l1, mse};
@@ -60,6 +61,8 @@ pub struct PassOutput {
     pub materials: MaterialField,
     /// The trained light, which pass 2 keeps refining.
     pub light: EnvironmentLight,
+    /// What the hidden-surface cleanup removed from the final mesh, when it ran.
+    pub cleanup: Option<Cleanup>,
 }
 
 /// The trainable state of a run.
@@ -282,9 +285,17 @@ pub fn run_pass1(
         }
     }
 
-    let (mesh, kd, ks, evaluation) = tch::no_grad(|| -> Result<_, NvdiffrecError> {
+    let (mesh, kd, ks, evaluation, cleanup) = tch::no_grad(|| -> Result<_, NvdiffrecError> {
         let mesh = model.dmtet.mesh()?;
         let mesh = TriangleMesh { vertices: mesh.vertices.f_detach()?, triangles: mesh.triangles };
+        let (mesh, cleanup) = if config.remove_hidden && mesh.triangles.size()[0] > 0 {
+            let (mesh, cleanup) =
+                remove_hidden_components(&mesh, &train_views, n_train, size, batch)?;
+            tracing::info!(?cleanup, "removed surface no training view sees");
+            (mesh, Some(cleanup))
+        } else {
+            (mesh, None)
+        };
         let material = model.materials.sample(&mesh.vertices)?;
         let evaluation = if mesh.triangles.size()[0] > 0 {
             let levels = model.light.prefilter()?;
@@ -301,7 +312,7 @@ pub fn run_pass1(
         } else {
             None
         };
-        Ok((mesh, material.kd, material.ks, evaluation))
+        Ok((mesh, material.kd, material.ks, evaluation, cleanup))
     })?;
     Ok(PassOutput {
         mesh,
@@ -315,6 +326,7 @@ pub fn run_pass1(
         phase_seconds: timer.totals,
         materials: model.materials,
         light: model.light,
+        cleanup,
     })
 }
 
