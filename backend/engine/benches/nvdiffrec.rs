@@ -62,6 +62,79 @@ fn memory_sampler(device: Device, stop: Arc<AtomicBool>) -> std::thread::JoinHan
     })
 }
 
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Both passes on one dataset; the table row, with stage lines on stderr as they finish.
+fn scene(dir: &std::path::Path, config: &Config, device: Device) -> BenchResult<String> {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let dataset = load(dir, LoadOptions { max_side: config.image_size })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = memory_sampler(device, stop.clone());
+    let started = Instant::now();
+    let pass = run_pass1(&dataset, config, device, &mut Silent, &AtomicBool::new(false), None)?;
+    eprintln!("{name}: pass 1 {:.1} s, {:?}, {:?}", pass.seconds, pass.evaluation, pass.cleanup);
+    if !pass.phase_seconds.is_empty() {
+        let per_iteration: Vec<String> = pass
+            .phase_seconds
+            .iter()
+            .map(|(phase, s)| format!("{phase} {:.1}", 1e3 * s / f64::from(pass.iterations)))
+            .collect();
+        eprintln!("  ms per iteration: {}", per_iteration.join(", "));
+    }
+    let bake_started = Instant::now();
+    let unwrapped = unwrap(&pass.mesh, config.texture_size)?;
+    let baked = bake(&unwrapped, &pass.materials, 4)?;
+    let bake_seconds = bake_started.elapsed().as_secs_f64();
+    eprintln!("{name}: unwrap + bake {bake_seconds:.1} s, atlas {:?}", unwrapped.size);
+    let refined = run_pass2(
+        &dataset,
+        config,
+        device,
+        &mut Silent,
+        &AtomicBool::new(false),
+        &pass,
+        unwrapped,
+        &baked,
+    )?;
+    eprintln!("{name}: pass 2 {:.1} s, {:?}", refined.seconds, refined.evaluation);
+    let mesh = textured_mesh(&refined.mesh, &refined.unwrapped, &refined.textures)?;
+    if let Some(out) = arg_values("--out").first() {
+        write_meshes(&PathBuf::from(out).join(&name), &mesh)?;
+    }
+    let total = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let peak = sampler.join().unwrap_or(0) as f64 / (1u64 << 30) as f64;
+    let ours_v = refined.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
+    let ours_t = refined.mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu);
+    let (chamfer, ratio) = if dir.join("gt_mesh.obj").is_file() {
+        let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));
+        tch::manual_seed(0);
+        let chamfer = chamfer_l1((&ours_v, &ours_t), (&gt_v, &gt_t), 100_000, device)?;
+        let ratio = surface_area(&ours_v, &ours_t)? / surface_area(&gt_v, &gt_t)?;
+        (format!("{chamfer:.4}"), format!("{ratio:.2}"))
+    } else {
+        ("—".to_owned(), "—".to_owned())
+    };
+    let psnr1 = pass.evaluation.map_or(f64::NAN, |e| e.psnr);
+    let (psnr, iou) = refined.evaluation.map_or((f64::NAN, f64::NAN), |e| (e.psnr, e.mask_iou));
+    Ok(format!(
+        "| {name} | {:.3} | {:.1} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.3} | {} | {} | {} |\n",
+        pass.seconds / f64::from(pass.iterations.max(1)),
+        pass.seconds,
+        bake_seconds,
+        refined.seconds / f64::from(refined.iterations.max(1)),
+        refined.seconds,
+        total,
+        peak,
+        psnr1,
+        psnr,
+        iou,
+        chamfer,
+        ratio,
+        mesh.triangles.len()
+    ))
+}
+
 fn main() {
     let device = match arg_values("--device").first().map(String::as_str) {
         Some("cpu") => Device::Cpu,
@@ -92,75 +165,12 @@ fn main() {
     );
     print!("{report}");
     for dir in arg_values("--dataset").iter().map(PathBuf::from) {
-        let dataset = load(&dir, LoadOptions { max_side: config.image_size }).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let sampler = memory_sampler(device, stop.clone());
-        let started = Instant::now();
-        let pass = run_pass1(&dataset, &config, device, &mut Silent, &AtomicBool::new(false), None)
-            .unwrap();
-        let bake_started = Instant::now();
-        let unwrapped = unwrap(&pass.mesh, config.texture_size).unwrap();
-        let baked = bake(&unwrapped, &pass.materials, 4).unwrap();
-        let bake_seconds = bake_started.elapsed().as_secs_f64();
-        let refined = run_pass2(
-            &dataset,
-            &config,
-            device,
-            &mut Silent,
-            &AtomicBool::new(false),
-            &pass,
-            unwrapped,
-            &baked,
-        )
-        .unwrap();
-        let mesh = textured_mesh(&refined.mesh, &refined.unwrapped, &refined.textures).unwrap();
-        if let Some(out) = arg_values("--out").first() {
-            write_meshes(&PathBuf::from(out).join(dir.file_name().unwrap()), &mesh).unwrap();
-        }
-        let total = started.elapsed().as_secs_f64();
-        stop.store(true, Ordering::Relaxed);
-        let peak = sampler.join().unwrap() as f64 / (1u64 << 30) as f64;
-        let ours_v = refined.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
-        let ours_t = refined.mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu);
-        let (chamfer, ratio) = if dir.join("gt_mesh.obj").is_file() {
-            let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));
-            tch::manual_seed(0);
-            let chamfer = chamfer_l1((&ours_v, &ours_t), (&gt_v, &gt_t), 100_000, device).unwrap();
-            let ratio =
-                surface_area(&ours_v, &ours_t).unwrap() / surface_area(&gt_v, &gt_t).unwrap();
-            (format!("{chamfer:.4}"), format!("{ratio:.2}"))
-        } else {
-            ("—".to_owned(), "—".to_owned())
-        };
-        let eval1 = pass.evaluation.unwrap();
-        let eval = refined.evaluation.unwrap();
-        let row = format!(
-            "| {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.3} | {} | {} | {} |\n",
-            dir.file_name().unwrap().to_string_lossy(),
-            pass.seconds / f64::from(pass.iterations),
-            pass.seconds,
-            bake_seconds,
-            refined.seconds / f64::from(refined.iterations.max(1)),
-            refined.seconds,
-            total,
-            peak,
-            eval1.psnr,
-            eval.psnr,
-            eval.mask_iou,
-            chamfer,
-            ratio,
-            mesh.triangles.len()
-        );
+        // A failing scene becomes a row naming the error; the other scenes still run.
+        let row = scene(&dir, &config, device).unwrap_or_else(|e| {
+            format!("| {} | failed: {e} |\n", dir.file_name().unwrap_or_default().to_string_lossy())
+        });
         print!("{row}");
         report.push_str(&row);
-        if !pass.phase_seconds.is_empty() {
-            let per_iteration: Vec<String> = pass
-                .phase_seconds
-                .iter()
-                .map(|(phase, s)| format!("{phase} {:.1}", 1e3 * s / f64::from(pass.iterations)))
-                .collect();
-            println!("  ms per iteration: {}", per_iteration.join(", "));
-        }
     }
     if let Some(path) = arg_values("--append").first() {
         use std::io::Write;
