@@ -17,6 +17,11 @@ pub struct Config {
     pub image_size: u32,
     /// Views per iteration.
     pub batch: i64,
+    /// Scale of the initial SDF in units per grid cell: Adam moves the surface by about
+    /// `learning_rate / sdf_units_per_cell` cells per step (higher is steadier, lower faster;
+    /// on the mug at grid 64, 1.0 kept the surface cleaner than 0.3, while 0.3 converges faster
+    /// at grid 32).
+    pub sdf_units_per_cell: f64,
     /// Pass-1 (DMTet) iterations.
     pub iterations: u32,
     /// Pass-1 learning rate (all parameter groups, as nvdiffrec).
@@ -128,6 +133,7 @@ impl Default for Config {
         Self {
             grid_resolution: 128,
             grid_extent: 1.2,
+            sdf_units_per_cell: 0.3,
             image_size: 400,
             batch: 8,
             iterations: 2000,
@@ -199,6 +205,12 @@ impl Config {
         }
         if !(self.grid_extent > 0.0 && self.grid_extent.is_finite()) {
             return fail(format!("grid_extent {} must be positive", self.grid_extent));
+        }
+        if !(self.sdf_units_per_cell > 0.0 && self.sdf_units_per_cell.is_finite()) {
+            return fail(format!(
+                "sdf_units_per_cell {} must be positive",
+                self.sdf_units_per_cell
+            ));
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return fail(format!("learning_rate {} must be positive", self.learning_rate));

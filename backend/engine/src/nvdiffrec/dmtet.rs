@@ -25,17 +25,28 @@ impl Dmtet {
     /// nvdiffrec starts from uniform noise (`rand − 0.1`); a sphere converges to the same
     /// surfaces without first carving away the noise's closed fragments, which would otherwise
     /// linger inside the object.
+    ///
+    /// The SDF is stored in `units_per_cell` per cell of distance, not world units: Adam moves
+    /// every value by about the learning rate per step whatever its gradient, so with true
+    /// distances (a fraction of a cell next to the surface) one step flipped the signs of the
+    /// surface's neighbours and the surface dissolved into fragments at fine grids (grid 64:
+    /// 29k → 186k triangles in 20 iterations). In cell units a step moves the surface by a
+    /// resolution-independent fraction of a cell.
     pub fn new(
         path: &tch::nn::Path<'_>,
         resolution: i64,
         extent: f64,
+        units_per_cell: f64,
         device: Device,
     ) -> Result<Self, NvdiffrecError> {
         let grid = TetGrid::new(resolution, extent, device)?;
         let radius = grid.vertices.f_norm_scalaropt_dim(2, [1i64].as_slice(), false)?;
-        let noise =
-            Tensor::f_rand_like(&radius)?.f_sub_scalar(0.5)?.f_mul_scalar(0.2 * grid.cell_size)?;
-        let init = radius.f_sub_scalar(0.5 * extent)?.f_add(&noise)?;
+        let noise = Tensor::f_rand_like(&radius)?.f_sub_scalar(0.5)?.f_mul_scalar(0.2)?;
+        let init = radius
+            .f_sub_scalar(0.5 * extent)?
+            .f_div_scalar(grid.cell_size)?
+            .f_add(&noise)?
+            .f_mul_scalar(units_per_cell)?;
         let sdf = path.f_var_copy("sdf", &init)?;
         let deform = path.f_zeros("deform", &[grid.num_vertices(), 3])?;
         Ok(Self { grid, sdf, deform })

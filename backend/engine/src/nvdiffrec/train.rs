@@ -78,8 +78,13 @@ impl Model {
         tch::manual_seed(config.seed);
         let vs = VarStore::new(device);
         let root = vs.root();
-        let dmtet =
-            Dmtet::new(&(&root / "dmtet"), config.grid_resolution, config.grid_extent, device)?;
+        let dmtet = Dmtet::new(
+            &(&root / "dmtet"),
+            config.grid_resolution,
+            config.grid_extent,
+            config.sdf_units_per_cell,
+            device,
+        )?;
         let materials =
             MaterialField::new(&(&root / "material"), config.grid_extent, config.hash_table_log2)?;
         let light = EnvironmentLight::new(&(&root / "light"), config.light_resolution)?;
