@@ -93,7 +93,7 @@ fn scene(dir: &std::path::Path, config: &Config, device: Device) -> BenchResult<
         &mut Silent,
         &AtomicBool::new(false),
         &pass,
-        unwrapped,
+        &unwrapped,
         &baked,
     )?;
     eprintln!("{name}: pass 2 {:.1} s, {:?}", refined.seconds, refined.evaluation);

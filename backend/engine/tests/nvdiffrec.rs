@@ -66,7 +66,7 @@ fn tiny_preset_recovers_suzanne_silhouettes() {
             &mut record,
             &AtomicBool::new(false),
             &out,
-            unwrapped,
+            &unwrapped,
             &baked,
         )
         .unwrap();

@@ -13,7 +13,7 @@ use super::loss::{log_l1, mse};
 use super::profile::PhaseTimer;
 use super::progress::{Losses, Observer, Progress};
 use super::render::{Scene, Surface, render};
-use super::train::PassOutput;
+use super::train::{PassOutput, check_finite};
 use super::views::ViewBatch;
 use super::{Config, NvdiffrecError};
 use crate::dataset::Dataset;
@@ -73,7 +73,7 @@ pub fn run_pass2(
     observer: &mut dyn Observer,
     cancel: &AtomicBool,
     pass1: &PassOutput,
-    unwrapped: Unwrapped,
+    unwrapped: &Unwrapped,
     baked: &Baked,
 ) -> Result<Pass2Output, NvdiffrecError> {
     let started = Instant::now();
@@ -116,6 +116,12 @@ pub fn run_pass2(
     let mut last_tick = (Instant::now(), 0u32);
     let mut speed = 0.0;
     let triangles = welded.triangles.size()[0];
+    let surface = Surface::Textures {
+        kd: &kd,
+        ks: &ks,
+        uvs: &unwrapped.uvs,
+        triangles: &unwrapped.triangles,
+    };
     while iteration < config.pass2_iterations {
         if cancel.load(Ordering::Relaxed) {
             cancelled = true;
@@ -136,19 +142,8 @@ pub fn run_pass2(
             triangles: welded.triangles.shallow_clone(),
         };
         let levels = light.prefilter()?;
-        let scene = Scene {
-            mesh: &mesh,
-            topology: &topology,
-            surface: Surface::Textures {
-                kd: &kd,
-                ks: &ks,
-                uvs: &unwrapped.uvs,
-                triangles: &unwrapped.triangles,
-            },
-            light,
-            levels: &levels,
-            lut: &lut,
-        };
+        let scene =
+            Scene { mesh: &mesh, topology: &topology, surface, light, levels: &levels, lut: &lut };
         let background = Tensor::f_rand([batch, h, w, 3], (Kind::Float, device))?;
         let rendered = render(&scene, &train_views, &index, size, &background, &mut timer)?;
         let target = train_images.f_index_select(0, &index)?;
@@ -168,10 +163,7 @@ pub fn run_pass2(
             .iter()
             .try_fold(Tensor::f_zeros([], (Kind::Float, device))?, |acc, t| acc.f_add(t))?;
         let values = Vec::<f64>::try_from(Tensor::f_stack(&terms, 0)?.f_to_kind(Kind::Double)?)?;
-        let names = ["image", "mask", "laplacian", "light"];
-        if let Some((term, value)) = names.iter().zip(&values).find(|(_, v)| !v.is_finite()) {
-            return Err(NvdiffrecError::NonFinite { iteration, term, value: *value });
-        }
+        check_finite(iteration, &["image", "mask", "laplacian", "light"], &values)?;
         losses = Losses {
             total: values.iter().sum(),
             image: values[0],
@@ -208,26 +200,20 @@ pub fn run_pass2(
         let test_views = ViewBatch::new(&dataset.test.cameras, device)?;
         let test_images = dataset.test.images.f_to_device(device)?;
         let levels = light.prefilter()?;
-        let scene = Scene {
-            mesh: &mesh,
-            topology: &topology,
-            surface: Surface::Textures {
-                kd: &kd,
-                ks: &ks,
-                uvs: &unwrapped.uvs,
-                triangles: &unwrapped.triangles,
-            },
-            light,
-            levels: &levels,
-            lut: &lut,
-        };
+        let scene =
+            Scene { mesh: &mesh, topology: &topology, surface, light, levels: &levels, lut: &lut };
         let evaluation = evaluate(&scene, &test_views, &test_images, size, batch)?;
         let textures = Baked {
             kd: kd.f_detach()?.f_squeeze_dim(0)?.f_clamp(0.0, 1.0)?,
             ks: ks.f_detach()?.f_squeeze_dim(0)?.f_clamp(0.0, 1.0)?,
         };
-        let unwrapped =
-            Unwrapped { positions: vertices.f_index_select(0, &unwrapped.source)?, ..unwrapped };
+        let unwrapped = Unwrapped {
+            positions: vertices.f_index_select(0, &unwrapped.source)?,
+            triangles: unwrapped.triangles.shallow_clone(),
+            uvs: unwrapped.uvs.shallow_clone(),
+            source: unwrapped.source.shallow_clone(),
+            size: unwrapped.size,
+        };
         Ok(Pass2Output {
             mesh,
             unwrapped,

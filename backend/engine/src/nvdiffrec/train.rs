@@ -107,7 +107,35 @@ impl Model {
     }
 }
 
-fn check_finite(
+impl Model {
+    /// Test-view figures of `mesh` with the current materials and light (no autograd graph).
+    fn evaluate(
+        &self,
+        mesh: &TriangleMesh,
+        lut: &Mipmaps,
+        views: &ViewBatch,
+        images: &Tensor,
+        size: (u32, u32),
+        batch: i64,
+    ) -> Result<Option<Evaluation>, NvdiffrecError> {
+        tch::no_grad(|| {
+            let levels = self.light.prefilter()?;
+            let topology = Topology::new(&mesh.triangles, mesh.vertices.device())?;
+            let scene = Scene {
+                mesh,
+                topology: &topology,
+                surface: Surface::Field(&self.materials),
+                light: &self.light,
+                levels: &levels,
+                lut,
+            };
+            evaluate(&scene, views, images, size, batch)
+        })
+    }
+}
+
+/// The first non-finite loss term, as the error that stops the run.
+pub(super) fn check_finite(
     iteration: u32,
     names: &[&'static str],
     values: &[f64],
@@ -255,18 +283,8 @@ pub fn run_pass1(
             && iteration.is_multiple_of(config.validate_every)
             && iteration < config.iterations;
         let psnr = if validate {
-            let mesh = model.dmtet.mesh()?;
-            let levels = model.light.prefilter()?;
-            let topology = Topology::new(&mesh.triangles, device)?;
-            let scene = Scene {
-                mesh: &mesh,
-                topology: &topology,
-                surface: Surface::Field(&model.materials),
-                light: &model.light,
-                levels: &levels,
-                lut: &lut,
-            };
-            evaluate(&scene, &test_views, &test_images, size, batch)?.map(|e| e.psnr)
+            let mesh = tch::no_grad(|| model.dmtet.mesh())?;
+            model.evaluate(&mesh, &lut, &test_views, &test_images, size, batch)?.map(|e| e.psnr)
         } else {
             None
         };
@@ -303,17 +321,7 @@ pub fn run_pass1(
         };
         let material = model.materials.sample(&mesh.vertices)?;
         let evaluation = if mesh.triangles.size()[0] > 0 {
-            let levels = model.light.prefilter()?;
-            let topology = Topology::new(&mesh.triangles, device)?;
-            let scene = Scene {
-                mesh: &mesh,
-                topology: &topology,
-                surface: Surface::Field(&model.materials),
-                light: &model.light,
-                levels: &levels,
-                lut: &lut,
-            };
-            evaluate(&scene, &test_views, &test_images, size, batch)?
+            model.evaluate(&mesh, &lut, &test_views, &test_images, size, batch)?
         } else {
             None
         };

@@ -220,7 +220,7 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
                     &mut observer,
                     &cancel,
                     &pass,
-                    unwrapped,
+                    &unwrapped,
                     &baked,
                 )?;
                 passes.push(PassMetrics {
