@@ -4,11 +4,16 @@
 //! a reviewed diff here and in the snapshot test at the bottom of each module.
 
 pub mod error;
+pub mod frame;
 pub mod health;
 pub mod job;
+pub mod live;
 pub mod model;
+pub mod share;
 
 pub use error::{ErrorBody, ErrorDetail};
 pub use health::{DeviceInfo, DeviceKind, Health, ModelStatus};
-pub use job::{JobState, JobSummary};
+pub use job::{JobState, JobStatus, JobSummary, ProgressPoint, ResultInfo};
+pub use live::LiveMessage;
 pub use model::ModelName;
+pub use share::{ShareCreated, SharedResult};

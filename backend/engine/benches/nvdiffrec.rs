@@ -1,5 +1,5 @@
 //! `cargo bench -p meshcast-engine --bench nvdiffrec -- --dataset DIR [--dataset DIR …]
-//! [--preset default] [--iters N] [--device cuda:0|cpu] [--out DIR] [--append FILE]`
+//! [--preset default] [--iters N] [--set KEY=JSON …] [--device cuda:0|cpu] [--out DIR] [--append FILE]`
 //!
 //! Runs both passes on each dataset and reports what the issue measures: seconds per iteration
 //! and time of each stage, peak GPU memory in use (device-wide, sampled every 20 ms), test-view
@@ -149,12 +149,18 @@ fn main() {
     if let Some(iters) = arg_values("--iters").first() {
         overrides["iterations"] = iters.parse::<u32>().unwrap().into();
     }
+    // `--set sdf_units_per_cell=1.0`: any config key, the value parsed as JSON.
+    for setting in arg_values("--set") {
+        let (key, value) = setting.split_once('=').expect("--set takes KEY=JSON");
+        overrides[key] = serde_json::from_str(value).expect("--set value is JSON");
+    }
     let config =
         Config::from_preset_and_json(Preset::parse(&preset).unwrap(), Some(&overrides)).unwrap();
     let names: Vec<String> =
         meshcast_engine::probe_devices().iter().map(|d| d.name.clone()).collect();
     let mut report = format!(
         "Devices: {}. Preset `{preset}` ({} iterations, grid {}, {} px, batch {}), run on {device:?}.\n\n\
+         Overrides: `{overrides}`.\n\n\
          | scene | pass 1 s/it | pass 1 s | unwrap + bake s | pass 2 s/it | pass 2 s | total s | peak GPU GiB | pass-1 PSNR | PSNR dB | mask IoU | Chamfer-L1 | area ratio | triangles |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         names.join(", "),

@@ -61,3 +61,16 @@ fn probe_cuda(ordinal: usize) -> DeviceReport {
     }
     report
 }
+
+/// A device as people read it, e.g. `cpu` or `cuda:0 (NVIDIA H200)`.
+pub fn device_label(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cuda(i) => {
+            match crate::kernels::cuda_context(i).ok().and_then(|c| c.name().ok()) {
+                Some(name) => format!("cuda:{i} ({name})"),
+                None => format!("cuda:{i}"),
+            }
+        }
+        _ => "cpu".to_owned(),
+    }
+}

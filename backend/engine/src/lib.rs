@@ -20,5 +20,5 @@ pub mod render;
 /// The tch version the engine is built on, for callers that pass devices and tensors in.
 pub use tch;
 
-pub use device::{DeviceReport, probe_devices};
+pub use device::{DeviceReport, device_label, probe_devices};
 pub use error::EngineError;

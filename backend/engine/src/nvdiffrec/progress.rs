@@ -53,6 +53,20 @@ pub struct MeshSnapshot {
     pub colors: Vec<[f32; 3]>,
 }
 
+/// The stages of a run, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// DMTet, materials and light.
+    Pass1,
+    /// UV unwrap and texture bake.
+    UnwrapBake,
+    /// Fixed-topology refinement.
+    Pass2,
+    /// Writing the output files.
+    Export,
+}
+
 /// Receives a run's reports; both methods are called on the optimizing thread, so they should
 /// return quickly (hand the data to another thread for anything slow).
 pub trait Observer {
@@ -60,6 +74,8 @@ pub trait Observer {
     fn progress(&mut self, progress: &Progress);
     /// Every `snapshot_every` iterations.
     fn snapshot(&mut self, _snapshot: &MeshSnapshot) {}
+    /// When a stage begins.
+    fn stage(&mut self, _stage: Stage) {}
 }
 
 /// An observer that ignores everything.

@@ -11,12 +11,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use meshcast_engine::dataset::{LoadOptions, load};
-use meshcast_engine::nvdiffrec::bake::{bake, unwrap};
+use meshcast_engine::device_label;
 use meshcast_engine::nvdiffrec::{
-    Checkpointing, Config, Metrics, Observer, PassMetrics, Preset, Progress, export_mesh,
-    run_pass1, run_pass2, textured_mesh, write_meshes, write_metrics,
+    Config, Observer, Preset, Progress, RunFiles, Stage, reconstruct,
 };
-use meshcast_engine::tch;
 use meshcast_server::config::DeviceChoice;
 
 /// Which model to run.
@@ -105,6 +103,13 @@ impl Observer for Bar {
         }
         self.bar.set_message(message);
     }
+
+    fn stage(&mut self, stage: Stage) {
+        if stage == Stage::UnwrapBake {
+            let line = "unwrapping and baking textures…";
+            if self.plain_every.is_some() { eprintln!("{line}") } else { self.bar.println(line) }
+        }
+    }
 }
 
 /// Settings from the preset, the config file and `--iters`, checked before anything runs.
@@ -128,19 +133,6 @@ fn settings(args: &ReconstructArgs) -> Result<Config> {
     Ok(Config::from_preset_and_json(preset, Some(&overrides))?)
 }
 
-fn device_name(device: tch::Device) -> String {
-    match device {
-        tch::Device::Cuda(i) => {
-            let name = meshcast_engine::probe_devices()
-                .into_iter()
-                .find(|d| d.device == device)
-                .map_or_else(String::new, |d| format!(" ({})", d.name));
-            format!("cuda:{i}{name}")
-        }
-        _ => "cpu".to_owned(),
-    }
-}
-
 /// Runs the reconstruction; Ctrl-C (SIGINT) stops it gracefully.
 pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
     if let Model::Reconviagen = args.model {
@@ -161,7 +153,7 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
         dataset.size.0,
         dataset.size.1,
         args.preset,
-        device_name(device)
+        device_label(device)
     );
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
@@ -182,75 +174,15 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
         let plain_every =
             (!std::io::stderr().is_terminal()).then(|| (config.iterations / 20).max(1));
         let mut observer = Bar { bar, pass: 1, psnr: None, plain_every, last_line: Instant::now() };
-        let checkpoint_dir = out.join("checkpoint");
-        let pass = run_pass1(
+        let metrics = reconstruct(
             &dataset,
             &config,
             device,
             &mut observer,
             &cancel,
-            Some(Checkpointing { dir: &checkpoint_dir, resume }),
+            RunFiles { out: &out, resume },
         )?;
-        let pass1_metrics = PassMetrics {
-            pass: 1,
-            iterations: pass.iterations,
-            seconds: pass.seconds,
-            seconds_per_iteration: pass.seconds / f64::from(pass.iterations.max(1)),
-            final_losses: pass.losses,
-        };
-        let mut passes = vec![pass1_metrics];
-        let mut evaluation = pass.evaluation;
-        let mut stopped_early = pass.cancelled;
-        let bake_started = Instant::now();
-        let mut unwrap_bake_seconds = 0.0;
-        let mesh = if pass.mesh.triangles.size()[0] == 0 {
-            export_mesh(&pass)?
-        } else {
-            eprintln!("unwrapping and baking {}² textures…", config.texture_size);
-            let unwrapped = unwrap(&pass.mesh, config.texture_size)?;
-            let baked = bake(&unwrapped, &pass.materials, 4)?;
-            unwrap_bake_seconds = bake_started.elapsed().as_secs_f64();
-            if pass.cancelled || config.pass2_iterations == 0 {
-                textured_mesh(&pass.mesh, &unwrapped, &baked)?
-            } else {
-                let refined = run_pass2(
-                    &dataset,
-                    &config,
-                    device,
-                    &mut observer,
-                    &cancel,
-                    &pass,
-                    &unwrapped,
-                    &baked,
-                )?;
-                passes.push(PassMetrics {
-                    pass: 2,
-                    iterations: refined.iterations,
-                    seconds: refined.seconds,
-                    seconds_per_iteration: refined.seconds / f64::from(refined.iterations.max(1)),
-                    final_losses: refined.losses,
-                });
-                evaluation = refined.evaluation.or(evaluation);
-                stopped_early |= refined.cancelled;
-                textured_mesh(&refined.mesh, &refined.unwrapped, &refined.textures)?
-            }
-        };
         observer.bar.finish();
-        let export_started = Instant::now();
-        write_meshes(&out, &mesh)?;
-        let metrics = Metrics {
-            model: "nvdiffrec",
-            device: device_name(device),
-            passes,
-            unwrap_bake_seconds,
-            export_seconds: export_started.elapsed().as_secs_f64(),
-            test: evaluation,
-            triangles: mesh.triangles.len() as i64,
-            vertices: mesh.positions.len() as i64,
-            stopped_early,
-            config: config.clone(),
-        };
-        write_metrics(&out, &metrics)?;
         if let Some(test) = metrics.test {
             eprintln!(
                 "test views: PSNR {:.2} dB, mask IoU {:.3}; {} triangles",
