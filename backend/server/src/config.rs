@@ -27,6 +27,12 @@ pub struct ServeArgs {
     /// Folder of model weights (`weights/manifest.toml` lists them).
     #[arg(long, env = "MESHCAST_WEIGHTS_DIR", default_value = "weights")]
     pub weights_dir: PathBuf,
+    /// Jobs that may wait for the worker; further uploads get 429.
+    #[arg(long, env = "MESHCAST_QUEUE_CAPACITY", default_value_t = 16)]
+    pub queue_capacity: usize,
+    /// Largest upload request, in MiB.
+    #[arg(long, env = "MESHCAST_MAX_UPLOAD_MIB", default_value_t = 2048)]
+    pub max_upload_mib: usize,
 }
 
 /// Which device reconstruction jobs run on.
@@ -94,6 +100,10 @@ pub struct Config {
     pub web_dir: PathBuf,
     /// Model weights.
     pub weights_dir: PathBuf,
+    /// Jobs that may wait for the worker.
+    pub queue_capacity: usize,
+    /// Largest upload request in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl From<ServeArgs> for Config {
@@ -106,6 +116,8 @@ impl From<ServeArgs> for Config {
             device: args.device,
             web_dir: args.web_dir,
             weights_dir: args.weights_dir,
+            queue_capacity: args.queue_capacity.max(1),
+            max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
         }
     }
 }
@@ -120,6 +132,8 @@ impl Config {
             device: DeviceChoice::Cpu,
             web_dir: dir.join("web"),
             weights_dir: dir.join("weights"),
+            queue_capacity: 16,
+            max_upload_bytes: 256 << 20,
         }
     }
 }

@@ -6,17 +6,20 @@ use meshcast_engine::{DeviceReport, probe_devices, tch};
 use meshcast_shared::{DeviceInfo, DeviceKind, Health, ModelName, ModelStatus};
 use tokio::sync::OnceCell;
 
+use crate::jobs::Jobs;
+
 /// Probes devices once per process and answers health queries from the result.
 #[derive(Debug)]
 pub struct HealthService {
     devices: OnceCell<Vec<DeviceInfo>>,
     weights_dir: PathBuf,
+    jobs: Jobs,
 }
 
 impl HealthService {
     /// A service that has not probed yet.
-    pub fn new(weights_dir: PathBuf) -> Self {
-        Self { devices: OnceCell::new(), weights_dir }
+    pub fn new(weights_dir: PathBuf, jobs: Jobs) -> Self {
+        Self { devices: OnceCell::new(), weights_dir, jobs }
     }
 
     /// The devices; the first caller runs the probe (CUDA init and kernel compilation) on the
@@ -46,16 +49,15 @@ impl HealthService {
     }
 
     fn model_status(&self, model: ModelName) -> ModelStatus {
-        let reason = match model {
-            ModelName::Nvdiffrec => {
-                "nvdiffrec is not part of this build of meshcast yet".to_owned()
-            }
-            ModelName::Reconviagen => format!(
-                "ReconViaGen is not part of this build of meshcast yet (its weights will be read from {})",
+        let reason = match (model, self.jobs.availability(model)) {
+            (_, Ok(())) => None,
+            (ModelName::Reconviagen, Err(reason)) => Some(format!(
+                "{reason} (its weights will be read from {})",
                 self.weights_dir.display()
-            ),
+            )),
+            (_, Err(reason)) => Some(reason),
         };
-        ModelStatus { name: model, available: false, reason: Some(reason) }
+        ModelStatus { name: model, available: reason.is_none(), reason }
     }
 }
 

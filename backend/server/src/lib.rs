@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod health;
+pub mod jobs;
 pub mod serve;
 pub mod state;
 pub mod web;

@@ -53,7 +53,7 @@ pub enum ServeError {
 pub fn app(state: AppState) -> Router {
     let web = web::router(&state.config.web_dir);
     Router::new()
-        .nest("/api", api::router())
+        .nest("/api", api::router(state.config.max_upload_bytes))
         .with_state(state)
         .merge(web)
         .layer(CompressionLayer::new())
@@ -74,6 +74,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal()?;
     let state = AppState::new(config, db);
+    state.jobs.start().await?;
     // Probe devices (CUDA init, kernel compilation) now so the first health request is fast.
     let health = state.health.clone();
     tokio::spawn(async move { health.devices().await.len() });

@@ -58,6 +58,9 @@ pub struct LoadOptions {
     pub max_side: u32,
 }
 
+/// Images larger than this on a side are refused before decoding (decompression bombs).
+pub const MAX_IMAGE_SIDE: u32 = 8192;
+
 /// Loads the dataset in `dir`: `transforms_train.json` (+ `transforms_test.json` or
 /// `transforms_val.json`), or a single `transforms.json`.
 pub fn load(dir: &Path, options: LoadOptions) -> Result<Dataset, DatasetError> {
@@ -80,6 +83,12 @@ pub fn load(dir: &Path, options: LoadOptions) -> Result<Dataset, DatasetError> {
     };
     let first = &train[0].image;
     let (w0, h0) = image::dimensions(first)?;
+    if w0.max(h0) > MAX_IMAGE_SIDE {
+        return Err(DatasetError::Image {
+            path: first.clone(),
+            reason: format!("is {w0}×{h0}; the largest accepted side is {MAX_IMAGE_SIDE} pixels"),
+        });
+    }
     for frame in train.iter().chain(&test) {
         let got = image::dimensions(&frame.image)?;
         if got != (w0, h0) {

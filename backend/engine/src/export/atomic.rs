@@ -8,7 +8,7 @@ use super::ExportError;
 
 /// Writes `path` with whatever `write` produces; on any error the temporary file is removed and
 /// `path` is untouched.
-pub(crate) fn write_atomic(
+pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), ExportError> {

@@ -5,7 +5,7 @@
 //! interrupted export never leaves a partial file where a viewer or download would pick it up.
 //! GLB is the primary format, checked in tests with Khronos' glTF-Validator.
 
-pub(crate) mod atomic;
+pub mod atomic;
 mod error;
 mod glb;
 mod mesh;

@@ -86,7 +86,7 @@ fn write_mesh(out: &mut dyn Write, mesh: &ExportMesh, stem: &str) -> io::Result<
     match mesh.clamped_colors() {
         Some(colors) => {
             for (p, c) in mesh.positions.iter().zip(colors) {
-                let [r, g, b] = c.map(srgb_encode);
+                let [r, g, b] = c.map(crate::ops::color::linear_to_srgb_scalar);
                 writeln!(out, "v {} {} {} {r} {g} {b}", p[0], p[1], p[2])?;
             }
         }
@@ -129,9 +129,4 @@ fn write_mesh(out: &mut dyn Write, mesh: &ExportMesh, stem: &str) -> io::Result<
 /// One channel of `image` as a greyscale image.
 fn channel(image: &RgbImage, c: usize) -> GrayImage {
     GrayImage::from_fn(image.width(), image.height(), |x, y| image::Luma([image[(x, y)][c]]))
-}
-
-/// Linear to sRGB transfer, for OBJ vertex colours.
-fn srgb_encode(x: f32) -> f32 {
-    if x <= 0.003_130_8 { 12.92 * x } else { 1.055 * x.powf(1.0 / 2.4) - 0.055 }
 }

@@ -73,6 +73,12 @@ pub fn srgb_to_linear_out(srgb: &Tensor, out: &Tensor) -> Result<(), EngineError
     Ok(())
 }
 
+/// Linear light to sRGB encoding of one channel, clamped to [0, 1] (vertex colours, previews).
+pub fn linear_to_srgb_scalar(x: f32) -> f32 {
+    let x = x.clamp(0.0, 1.0);
+    if x <= 0.003_130_8 { 12.92 * x } else { 1.055 * x.powf(1.0 / 2.4) - 0.055 }
+}
+
 /// Linear light to sRGB encoding as differentiable tch ops (losses and PSNR compare in sRGB).
 /// Values are clamped to [0, 1] first; the power branch never sees values where its derivative
 /// is unbounded.

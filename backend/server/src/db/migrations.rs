@@ -4,8 +4,9 @@ use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 /// Migrations in order; append only, never edit one that has shipped.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE jobs (
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE jobs (
         id          TEXT PRIMARY KEY NOT NULL,
         model       TEXT NOT NULL,
         name        TEXT NOT NULL,
@@ -27,7 +28,13 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
         revoked_ms  INTEGER
     ) STRICT;
     CREATE INDEX shares_by_job ON shares (job_id);",
-)];
+    ),
+    // The latest progress point and the result's figures, as JSON, for finished jobs' pages.
+    M::up(
+        "ALTER TABLE jobs ADD COLUMN progress TEXT;
+        ALTER TABLE jobs ADD COLUMN result TEXT;",
+    ),
+];
 
 /// The schema version after every migration has run.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

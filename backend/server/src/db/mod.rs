@@ -5,12 +5,14 @@
 
 mod jobs;
 mod migrations;
+mod shares;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
+pub use jobs::{Finish, JobRecord, NewJob};
 pub use migrations::SCHEMA_VERSION;
 
 /// Why the database could not be opened or queried.
