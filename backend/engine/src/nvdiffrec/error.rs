@@ -34,6 +34,9 @@ pub enum NvdiffrecError {
     /// An output file could not be written.
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
+    /// The run was cancelled and asked not to write a mesh ([`super::RunFiles::mesh_on_cancel`]).
+    #[error("cancelled")]
+    Cancelled,
     /// A checkpoint could not be written or read.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {

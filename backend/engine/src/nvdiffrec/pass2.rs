@@ -202,7 +202,11 @@ pub fn run_pass2(
         let levels = light.prefilter()?;
         let scene =
             Scene { mesh: &mesh, topology: &topology, surface, light, levels: &levels, lut: &lut };
-        let evaluation = evaluate(&scene, &test_views, &test_images, size, batch)?;
+        let evaluation = if cancelled {
+            None
+        } else {
+            evaluate(&scene, &test_views, &test_images, size, batch)?
+        };
         let textures = Baked {
             kd: kd.f_detach()?.f_squeeze_dim(0)?.f_clamp(0.0, 1.0)?,
             ks: ks.f_detach()?.f_squeeze_dim(0)?.f_clamp(0.0, 1.0)?,

@@ -23,6 +23,9 @@ pub struct RunFiles<'a> {
     pub out: &'a Path,
     /// Continue from `out/checkpoint` when there is one.
     pub resume: bool,
+    /// On cancellation, still unwrap, bake and write the current mesh (the CLI's Ctrl-C);
+    /// otherwise stop at once with [`NvdiffrecError::Cancelled`] (a cancelled job).
+    pub mesh_on_cancel: bool,
 }
 
 /// Runs both passes on a loaded dataset and writes the meshes and `metrics.json` into
@@ -46,6 +49,9 @@ pub fn reconstruct(
         cancel,
         Some(Checkpointing { dir: &checkpoint_dir, resume: files.resume }),
     )?;
+    if pass.cancelled && !files.mesh_on_cancel {
+        return Err(NvdiffrecError::Cancelled);
+    }
     let mut passes = vec![pass_metrics(1, pass.iterations, pass.seconds, pass.losses)];
     let mut evaluation = pass.evaluation;
     let mut stopped_early = pass.cancelled;
@@ -64,6 +70,9 @@ pub fn reconstruct(
             observer.stage(Stage::Pass2);
             let refined =
                 run_pass2(dataset, config, device, observer, cancel, &pass, &unwrapped, &baked)?;
+            if refined.cancelled && !files.mesh_on_cancel {
+                return Err(NvdiffrecError::Cancelled);
+            }
             passes.push(pass_metrics(2, refined.iterations, refined.seconds, refined.losses));
             evaluation = refined.evaluation.or(evaluation);
             stopped_early |= refined.cancelled;

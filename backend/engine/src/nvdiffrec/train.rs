@@ -149,7 +149,7 @@ pub(super) fn check_finite(
 /// Runs pass 1 on `dataset` (already loaded at the config's image size) on `device`.
 ///
 /// `cancel` is polled every iteration; when set, the run stops and returns the current mesh
-/// with `cancelled = true`.
+/// with `cancelled = true` (without removing hidden components or evaluating it).
 pub fn run_pass1(
     dataset: &Dataset,
     config: &Config,
@@ -311,7 +311,9 @@ pub fn run_pass1(
     let (mesh, kd, ks, evaluation, cleanup) = tch::no_grad(|| -> Result<_, NvdiffrecError> {
         let mesh = model.dmtet.mesh()?;
         let mesh = TriangleMesh { vertices: mesh.vertices.f_detach()?, triangles: mesh.triangles };
-        let (mesh, cleanup) = if config.remove_hidden && mesh.triangles.size()[0] > 0 {
+        // A cancelled run returns at once: no cleanup and no test-view evaluation.
+        let (mesh, cleanup) = if config.remove_hidden && !cancelled && mesh.triangles.size()[0] > 0
+        {
             let (mesh, cleanup) =
                 remove_hidden_components(&mesh, &train_views, n_train, size, batch)?;
             tracing::info!(?cleanup, "removed surface no training view sees");
@@ -320,7 +322,7 @@ pub fn run_pass1(
             (mesh, None)
         };
         let material = model.materials.sample(&mesh.vertices)?;
-        let evaluation = if mesh.triangles.size()[0] > 0 {
+        let evaluation = if mesh.triangles.size()[0] > 0 && !cancelled {
             model.evaluate(&mesh, &lut, &test_views, &test_images, size, batch)?
         } else {
             None

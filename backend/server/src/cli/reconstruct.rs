@@ -180,7 +180,7 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
             device,
             &mut observer,
             &cancel,
-            RunFiles { out: &out, resume },
+            RunFiles { out: &out, resume, mesh_on_cancel: true },
         )?;
         observer.bar.finish();
         if let Some(test) = metrics.test {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use meshcast_engine::dataset::{LoadOptions, load};
 use meshcast_engine::nvdiffrec::{
-    Config, MeshSnapshot, Observer, Preset, Progress, RunFiles, Stage, reconstruct,
+    Config, MeshSnapshot, NvdiffrecError, Observer, Preset, Progress, RunFiles, Stage, reconstruct,
 };
 use meshcast_engine::ops::color::linear_to_srgb_scalar;
 use meshcast_engine::tch;
@@ -68,15 +68,21 @@ impl Reconstructor for NvdiffrecJob {
         let dataset = load(request.input, LoadOptions { max_side: config.image_size })
             .map_err(|e| e.to_string())?;
         let mut observer = Forward { events, started: Instant::now(), psnr: None };
-        let metrics = reconstruct(
+        let files = RunFiles { out: request.out, resume: true, mesh_on_cancel: false };
+        let metrics = match reconstruct(
             &dataset,
             &config,
             request.device,
             &mut observer,
             request.cancel,
-            RunFiles { out: request.out, resume: true },
-        )
-        .map_err(|e| e.to_string())?;
+            files,
+        ) {
+            Ok(metrics) => metrics,
+            Err(NvdiffrecError::Cancelled) => {
+                return Ok(RunSummary { triangles: 0, vertices: 0, psnr: None, cancelled: true });
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         Ok(RunSummary {
             triangles: metrics.triangles,
             vertices: metrics.vertices,
