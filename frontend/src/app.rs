@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
-use crate::pages::{Home, Jobs, NotFound, Upload};
+use crate::pages::{Home, Job, Jobs, NotFound, Share, Upload};
 
 /// Root component.
 #[component]
@@ -23,6 +23,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/upload") view=Upload />
                     <Route path=path!("/jobs") view=Jobs />
+                    <Route path=path!("/jobs/:id") view=Job />
+                    <Route path=path!("/s/:token") view=Share />
                 </Routes>
             </main>
         </Router>

@@ -179,3 +179,179 @@ async fn home_page_shows_health_and_draws_the_test_mesh() {
 
     client.close().await.unwrap();
 }
+
+/// A zip of the 96-px Suzanne (50 + 10 views), written to a temporary file for the file input.
+fn suzanne_zip(dir: &std::path::Path) -> PathBuf {
+    use std::io::Write;
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/suzanne-96");
+    let path = dir.join("suzanne-96.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let mut stack = vec![source.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p.strip_prefix(&source).unwrap().to_string_lossy().into_owned();
+            zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(&std::fs::read(&p).unwrap()).unwrap();
+        }
+    }
+    zip.finish().unwrap();
+    path
+}
+
+/// GET over plain HTTP: status and body.
+async fn http_get(url: &str) -> (u16, Vec<u8>) {
+    use http_body_util::{BodyExt, Empty};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Empty<hyper::body::Bytes>>(HttpConnector::new());
+    let response = client.get(url.parse().unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+async fn wait_for_attr(client: &Client, css: &str, attr: &str, want: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && element.attr(attr).await.ok().flatten().as_deref() == Some(want)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "`{css}` never had {attr}={want:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The whole product path on the CPU: upload a dataset zip through the page, watch the live
+/// mesh change, get the textured result, download and validate the GLB, share it, open the link
+/// in a fresh browser, revoke it.
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_watch_download_share_and_revoke() {
+    let server = start_server();
+    let files = tempfile::tempdir().unwrap();
+    let zip = suzanne_zip(files.path());
+    let (_driver, client) = start_browser().await;
+    client.goto(&format!("{}/upload", server.url)).await.unwrap();
+    wait_for_text(&client, "main", "nvdiffrec").await;
+    let input = client.find(Locator::Css("[data-testid=file-input]")).await.unwrap();
+    input.send_keys(zip.to_str().unwrap()).await.unwrap();
+    wait_for_text(&client, "[data-testid=file-summary]", "suzanne-96.zip").await;
+    let options = r#"{"preset":"tiny","iterations":80,"pass2_iterations":10,"snapshot_every":4,"validate_every":40,"texture_size":256}"#;
+    client
+        .find(Locator::Css("[data-testid=advanced]"))
+        .await
+        .unwrap()
+        .send_keys(options)
+        .await
+        .unwrap();
+    client.find(Locator::Css("[data-testid=submit]")).await.unwrap().click().await.unwrap();
+
+    // The job page: at least three different live meshes drawn.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client.current_url().await.unwrap().path().starts_with("/jobs/") {
+        assert!(Instant::now() < deadline, "the upload never led to the job page");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let job_url = client.current_url().await.unwrap();
+    let canvas = client.find(Locator::Css("canvas[data-testid=viewer]")).await.unwrap();
+    let mut iterations = std::collections::BTreeSet::new();
+    let mut pictures = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while pictures.len() < 3 {
+        assert!(Instant::now() < deadline, "saw live meshes at {iterations:?} only");
+        if let Ok(Some(iteration)) = canvas.attr("data-mesh-iteration").await
+            && iterations.insert(iteration)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await; // the next animation frame
+            let png = canvas.screenshot().await.unwrap();
+            if drawn_fraction(&png) > 0.01 {
+                let picture = image::load_from_memory(&png).unwrap().to_rgb8().into_raw();
+                pictures.insert(picture);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_for_text(&client, "[data-testid=chart-label]", "loss").await;
+
+    // Done: the textured result replaces the live mesh.
+    wait_for_attr(
+        &client,
+        "canvas[data-testid=viewer]",
+        "data-model",
+        "loaded",
+        Duration::from_secs(600),
+    )
+    .await;
+    wait_for_text(&client, "[data-testid=job-state]", "done").await;
+    let figures = wait_for_text(&client, "[data-testid=result-figures]", "triangles").await;
+    assert!(drawn_fraction(&canvas.screenshot().await.unwrap()) > 0.03, "{figures}");
+
+    // Download the GLB the button points at and validate it.
+    let href = client
+        .find(Locator::Css("[data-testid=download-glb]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, glb) = http_get(&format!("{}{href}", server.url)).await;
+    assert_eq!(status, 200);
+    let glb_path = files.path().join("result.glb");
+    std::fs::write(&glb_path, &glb).unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let report = Command::new("node")
+        .arg(root.join("scripts/gltf-validate.mjs"))
+        .arg(&glb_path)
+        .output()
+        .expect("node (scripts/setup.sh installs it)");
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "gltf-validator: {text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["issues"]["numErrors"], 0, "{text}");
+
+    // Share, then open the link in a fresh browser (no cookies, no history).
+    client.find(Locator::Css("[data-testid=share]")).await.unwrap().click().await.unwrap();
+    let link_input =
+        client.wait().for_element(Locator::Css("[data-testid=share-link]")).await.unwrap();
+    let link = link_input.prop("value").await.unwrap().unwrap();
+    assert!(link.starts_with(&format!("{}/s/", server.url)), "{link}");
+    let (_driver2, visitor) = start_browser().await;
+    visitor.goto(&link).await.unwrap();
+    wait_for_attr(
+        &visitor,
+        "canvas[data-testid=viewer]",
+        "data-model",
+        "loaded",
+        Duration::from_secs(60),
+    )
+    .await;
+    wait_for_text(&visitor, "[data-testid=share-name]", "suzanne-96.zip").await;
+    for control in ["cancel", "delete", "share", "revoke"] {
+        assert!(
+            visitor.find(Locator::Css(&format!("[data-testid={control}]"))).await.is_err(),
+            "{control} on the shared page"
+        );
+    }
+    let shared_canvas = visitor.find(Locator::Css("canvas[data-testid=viewer]")).await.unwrap();
+    assert!(drawn_fraction(&shared_canvas.screenshot().await.unwrap()) > 0.03);
+
+    // Revoke: the link stops working at once.
+    client.find(Locator::Css("[data-testid=revoke]")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Css("[data-testid=share]")).await.unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(http_get(&format!("{}/api/shares/{token}/result.glb", server.url)).await.0, 404);
+    visitor.refresh().await.unwrap();
+    wait_for_text(&visitor, "[data-testid=share-error]", "revoked").await;
+    visitor.close().await.unwrap();
+
+    // The jobs list shows it as done.
+    client.goto(&format!("{}/jobs", server.url)).await.unwrap();
+    wait_for_text(&client, "table.jobs", "done").await;
+    assert!(job_url.path().len() > "/jobs/".len());
+    client.close().await.unwrap();
+}

@@ -1,8 +1,19 @@
 //! Every request the app makes to the server; nothing else in the app touches the network.
 
+mod jobs;
+mod live;
+mod upload;
+
 use gloo_net::http::{Request, Response};
-use meshcast_shared::{ErrorBody, Health, JobSummary};
+use meshcast_shared::{ErrorBody, Health};
 use serde::de::DeserializeOwned;
+
+pub use jobs::{
+    cancel_or_delete, create_share, fetch_bytes, job, job_glb_url, job_obj_zip_url, jobs,
+    revoke_share, share_glb_url, shared,
+};
+pub use live::{LiveEvent, LiveSocket};
+pub use upload::upload_job;
 
 /// A failed request, phrased for the person using the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,11 +28,6 @@ impl std::fmt::Display for ApiError {
 /// `GET /api/health`.
 pub async fn health() -> Result<Health, ApiError> {
     get_json("/api/health").await
-}
-
-/// `GET /api/jobs`.
-pub async fn jobs() -> Result<Vec<JobSummary>, ApiError> {
-    get_json("/api/jobs").await
 }
 
 async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {

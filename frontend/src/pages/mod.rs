@@ -1,11 +1,15 @@
 //! One component per route.
 
 mod home;
+mod job;
 mod jobs;
 mod not_found;
+mod share;
 mod upload;
 
 pub use home::Home;
+pub use job::Job;
 pub use jobs::Jobs;
 pub use not_found::NotFound;
+pub use share::Share;
 pub use upload::Upload;

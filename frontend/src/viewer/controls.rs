@@ -123,6 +123,35 @@ impl Viewer {
         self.listen("contextmenu", |e| e.prevent_default());
     }
 
+    /// Replaces the mesh; `reframe` points the camera at it (the first mesh of a job), otherwise
+    /// the camera stays where the person left it (live updates).
+    pub fn set_mesh(&self, mesh: &Mesh, reframe: bool) -> Result<(), String> {
+        {
+            let mut s = self.state.borrow_mut();
+            s.renderer.set_mesh(mesh)?;
+            if reframe {
+                let (min, max) = mesh.bounds();
+                s.camera = OrbitCamera::framing(min, max);
+            }
+        }
+        request_redraw(&self.state, &self.canvas);
+        Ok(())
+    }
+
+    /// Uses `image` as the base colour texture (see [`Renderer::set_base_color_texture`]).
+    pub fn set_texture(&self, image: Option<&web_sys::ImageBitmap>) -> Result<(), String> {
+        self.state.borrow_mut().renderer.set_base_color_texture(image)?;
+        request_redraw(&self.state, &self.canvas);
+        Ok(())
+    }
+
+    /// Shows or hides the wireframe overlay.
+    pub fn set_wireframe(&self, on: bool) -> Result<(), String> {
+        self.state.borrow_mut().renderer.set_wireframe(on)?;
+        request_redraw(&self.state, &self.canvas);
+        Ok(())
+    }
+
     /// Frames drawn so far (tests wait for the first).
     pub fn frames_drawn(&self) -> u32 {
         self.state.borrow().frames_drawn

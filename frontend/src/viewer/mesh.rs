@@ -13,6 +13,8 @@ pub struct Mesh {
     pub colors: Vec<[f32; 3]>,
     /// Triangles as vertex indices, counter-clockwise seen from outside.
     pub indices: Vec<u32>,
+    /// Texture coordinates (glTF convention, origin top-left), one per position, or empty.
+    pub uvs: Vec<[f32; 2]>,
 }
 
 impl Mesh {
@@ -31,6 +33,36 @@ impl Mesh {
     pub fn triangle_count(&self) -> usize {
         self.indices.len() / 3
     }
+
+    /// A live frame from the server: normals computed here, sRGB colours made linear.
+    pub fn from_frame(frame: &meshcast_shared::frame::MeshFrame) -> Self {
+        let indices: Vec<u32> = frame.triangles.as_flattened().to_vec();
+        let colors = match &frame.colours {
+            Some(c) => {
+                c.iter().map(|rgb| rgb.map(|v| srgb_to_linear(f32::from(v) / 255.0))).collect()
+            }
+            None => vec![[0.7, 0.7, 0.7]; frame.positions.len()],
+        };
+        let normals = vertex_normals(&frame.positions, &indices);
+        Self { positions: frame.positions.clone(), normals, colors, indices, uvs: Vec::new() }
+    }
+
+    /// The undirected edges of triangle-list `indices`, each once, as line-list indices.
+    pub fn edges_of(indices: &[u32]) -> Vec<u32> {
+        let mut edges: Vec<(u32, u32)> = indices
+            .chunks_exact(3)
+            .flat_map(|t| [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])])
+            .map(|(a, b)| (a.min(b), a.max(b)))
+            .collect();
+        edges.sort_unstable();
+        edges.dedup();
+        edges.into_iter().flat_map(|(a, b)| [a, b]).collect()
+    }
+}
+
+/// sRGB transfer function (IEC 61966-2-1) to linear, for one channel in [0, 1].
+pub fn srgb_to_linear(v: f32) -> f32 {
+    if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
 }
 
 /// Area-weighted vertex normals from the triangles (streamed meshes arrive without normals).
@@ -89,5 +121,5 @@ pub fn torus_knot(p: u32, q: u32, segments: u32, sides: u32) -> Mesh {
         }
     }
     let normals = vertex_normals(&positions, &indices);
-    Mesh { positions, normals, colors, indices }
+    Mesh { positions, normals, colors, indices, uvs: Vec::new() }
 }

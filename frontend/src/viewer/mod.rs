@@ -2,6 +2,7 @@
 
 pub mod camera;
 mod controls;
+pub mod glb;
 pub mod mesh;
 mod program;
 pub mod renderer;

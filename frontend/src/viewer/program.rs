@@ -6,27 +6,38 @@ const VERTEX: &str = r"#version 300 es
 layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
 layout(location = 2) in vec3 a_color;
+layout(location = 3) in vec2 a_uv;
 uniform mat4 u_view_proj;
 out vec3 v_normal;
 out vec3 v_world;
 out vec3 v_color;
+out vec2 v_uv;
 void main() {
     v_normal = a_normal;
     v_world = a_position;
     v_color = a_color;
+    v_uv = a_uv;
     gl_Position = u_view_proj * vec4(a_position, 1.0);
 }
 ";
 
-// Hemisphere ambient + a key light over the viewer's shoulder + a little Blinn-Phong.
+// Hemisphere ambient + a key light over the viewer's shoulder + a little Blinn-Phong. The base
+// colour is the vertex colour or, for textured meshes, the sRGB texture (sampled as linear);
+// `u_mode` 1 draws wireframe lines in a flat colour.
 const FRAGMENT: &str = r"#version 300 es
 precision highp float;
 in vec3 v_normal;
 in vec3 v_world;
 in vec3 v_color;
+in vec2 v_uv;
 uniform vec3 u_eye;
+uniform sampler2D u_base;
+uniform bool u_textured;
+uniform int u_mode;
 out vec4 frag;
 void main() {
+    if (u_mode == 1) { frag = vec4(0.55, 0.75, 1.0, 1.0); return; }
+    vec3 base = u_textured ? texture(u_base, v_uv).rgb : v_color;
     vec3 n = normalize(v_normal);
     vec3 v = normalize(u_eye - v_world);
     if (dot(n, v) < 0.0) n = -n;
@@ -35,7 +46,7 @@ void main() {
     vec3 ambient = mix(ground, sky, n.y * 0.5 + 0.5);
     float diffuse = max(dot(n, l), 0.0);
     float spec = pow(max(dot(n, normalize(l + v)), 0.0), 48.0) * 0.25;
-    vec3 linear = v_color * (ambient * 0.6 + diffuse * 0.8) + spec;
+    vec3 linear = base * (ambient * 0.6 + diffuse * 0.8) + spec;
     frag = vec4(pow(linear, vec3(1.0 / 2.2)), 1.0);
 }
 ";

@@ -2,8 +2,8 @@
 
 use wasm_bindgen::JsCast;
 use web_sys::{
-    HtmlCanvasElement, WebGl2RenderingContext as Gl, WebGlBuffer, WebGlProgram,
-    WebGlUniformLocation, WebGlVertexArrayObject,
+    HtmlCanvasElement, ImageBitmap, WebGl2RenderingContext as Gl, WebGlBuffer, WebGlProgram,
+    WebGlTexture, WebGlUniformLocation, WebGlVertexArrayObject,
 };
 
 use super::camera::OrbitCamera;
@@ -20,9 +20,18 @@ pub struct Renderer {
     program: WebGlProgram,
     vao: WebGlVertexArrayObject,
     buffers: Vec<WebGlBuffer>,
+    index_buffer: Option<WebGlBuffer>,
     index_count: i32,
+    /// Line-list of the mesh's edges, built when wireframe is first shown for a mesh.
+    edges: Option<(WebGlBuffer, i32)>,
+    edge_source: Vec<u32>,
+    wireframe: bool,
+    texture: Option<WebGlTexture>,
+    textured: bool,
     u_view_proj: Option<WebGlUniformLocation>,
     u_eye: Option<WebGlUniformLocation>,
+    u_textured: Option<WebGlUniformLocation>,
+    u_mode: Option<WebGlUniformLocation>,
 }
 
 impl Renderer {
@@ -38,16 +47,77 @@ impl Renderer {
         let vao = gl.create_vertex_array().ok_or("cannot create a vertex array")?;
         let u_view_proj = gl.get_uniform_location(&program, "u_view_proj");
         let u_eye = gl.get_uniform_location(&program, "u_eye");
+        let u_textured = gl.get_uniform_location(&program, "u_textured");
+        let u_mode = gl.get_uniform_location(&program, "u_mode");
         Ok(Self {
             gl,
             canvas: canvas.clone(),
             program,
             vao,
             buffers: Vec::new(),
+            index_buffer: None,
             index_count: 0,
+            edges: None,
+            edge_source: Vec::new(),
+            wireframe: false,
+            texture: None,
+            textured: false,
             u_view_proj,
             u_eye,
+            u_textured,
+            u_mode,
         })
+    }
+
+    /// Shows the triangle edges over the shaded surface, or not.
+    pub fn set_wireframe(&mut self, on: bool) -> Result<(), String> {
+        self.wireframe = on;
+        if on && self.edges.is_none() && !self.edge_source.is_empty() {
+            let lines = Mesh::edges_of(&self.edge_source);
+            let gl = &self.gl;
+            let buffer = gl.create_buffer().ok_or("cannot create an index buffer")?;
+            gl.bind_vertex_array(None);
+            gl.bind_buffer(Gl::ELEMENT_ARRAY_BUFFER, Some(&buffer));
+            gl.buffer_data_with_u8_array(
+                Gl::ELEMENT_ARRAY_BUFFER,
+                bytes_of(&lines),
+                Gl::STATIC_DRAW,
+            );
+            gl.bind_buffer(Gl::ELEMENT_ARRAY_BUFFER, None);
+            let count = i32::try_from(lines.len()).map_err(|_| "mesh too large for WebGL")?;
+            self.edges = Some((buffer, count));
+        }
+        Ok(())
+    }
+
+    /// Uses `image` (sRGB) as the base colour texture of the current mesh's UVs; `None` goes
+    /// back to vertex colours.
+    pub fn set_base_color_texture(&mut self, image: Option<&ImageBitmap>) -> Result<(), String> {
+        let gl = &self.gl;
+        if let Some(old) = self.texture.take() {
+            gl.delete_texture(Some(&old));
+        }
+        self.textured = false;
+        let Some(image) = image else { return Ok(()) };
+        let texture = gl.create_texture().ok_or("cannot create a texture")?;
+        gl.bind_texture(Gl::TEXTURE_2D, Some(&texture));
+        gl.tex_image_2d_with_u32_and_u32_and_image_bitmap(
+            Gl::TEXTURE_2D,
+            0,
+            Gl::SRGB8_ALPHA8 as i32,
+            Gl::RGBA,
+            Gl::UNSIGNED_BYTE,
+            image,
+        )
+        .map_err(|e| format!("cannot upload the texture: {e:?}"))?;
+        gl.generate_mipmap(Gl::TEXTURE_2D);
+        gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_MIN_FILTER, Gl::LINEAR_MIPMAP_LINEAR as i32);
+        gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_MAG_FILTER, Gl::LINEAR as i32);
+        gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_WRAP_S, Gl::CLAMP_TO_EDGE as i32);
+        gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_WRAP_T, Gl::CLAMP_TO_EDGE as i32);
+        self.texture = Some(texture);
+        self.textured = true;
+        Ok(())
     }
 
     /// Uploads `mesh`, replacing the previous one.
@@ -56,7 +126,27 @@ impl Renderer {
         for buffer in self.buffers.drain(..) {
             gl.delete_buffer(Some(&buffer));
         }
+        if let Some((edges, _)) = self.edges.take() {
+            gl.delete_buffer(Some(&edges));
+        }
+        if let Some(indices) = self.index_buffer.take() {
+            gl.delete_buffer(Some(&indices));
+        }
         gl.bind_vertex_array(Some(&self.vao));
+        if mesh.uvs.len() == mesh.positions.len() && !mesh.uvs.is_empty() {
+            let buffer = gl.create_buffer().ok_or("cannot create a vertex buffer")?;
+            gl.bind_buffer(Gl::ARRAY_BUFFER, Some(&buffer));
+            gl.buffer_data_with_u8_array(
+                Gl::ARRAY_BUFFER,
+                bytes_of(mesh.uvs.as_flattened()),
+                Gl::STATIC_DRAW,
+            );
+            gl.enable_vertex_attrib_array(3);
+            gl.vertex_attrib_pointer_with_i32(3, 2, Gl::FLOAT, false, 0, 0);
+            self.buffers.push(buffer);
+        } else {
+            gl.disable_vertex_attrib_array(3);
+        }
         for (location, data) in [(0u32, &mesh.positions), (1, &mesh.normals), (2, &mesh.colors)] {
             let buffer = gl.create_buffer().ok_or("cannot create a vertex buffer")?;
             gl.bind_buffer(Gl::ARRAY_BUFFER, Some(&buffer));
@@ -76,11 +166,12 @@ impl Renderer {
             bytes_of(&mesh.indices),
             Gl::STATIC_DRAW,
         );
-        self.buffers.push(indices);
+        self.index_buffer = Some(indices);
         gl.bind_vertex_array(None);
         self.index_count =
             i32::try_from(mesh.indices.len()).map_err(|_| "mesh too large for WebGL")?;
-        Ok(())
+        self.edge_source = mesh.indices.clone();
+        self.set_wireframe(self.wireframe)
     }
 
     /// Matches the drawing buffer to the canvas' displayed size × device pixel ratio.
@@ -112,8 +203,25 @@ impl Renderer {
             &view_proj.to_cols_array(),
         );
         gl.uniform3fv_with_f32_array(self.u_eye.as_ref(), &camera.eye().to_array());
+        gl.uniform1i(self.u_textured.as_ref(), i32::from(self.textured));
+        gl.uniform1i(self.u_mode.as_ref(), 0);
+        if self.textured {
+            gl.active_texture(Gl::TEXTURE0);
+            gl.bind_texture(Gl::TEXTURE_2D, self.texture.as_ref());
+        }
         gl.bind_vertex_array(Some(&self.vao));
+        // The surface is pushed back a little so the wireframe lines win the depth test.
+        gl.enable(Gl::POLYGON_OFFSET_FILL);
+        gl.polygon_offset(1.0, 1.0);
+        gl.bind_buffer(Gl::ELEMENT_ARRAY_BUFFER, self.index_buffer.as_ref());
         gl.draw_elements_with_i32(Gl::TRIANGLES, self.index_count, Gl::UNSIGNED_INT, 0);
+        gl.disable(Gl::POLYGON_OFFSET_FILL);
+        if let (true, Some((edges, count))) = (self.wireframe, &self.edges) {
+            gl.uniform1i(self.u_mode.as_ref(), 1);
+            gl.bind_buffer(Gl::ELEMENT_ARRAY_BUFFER, Some(edges));
+            gl.draw_elements_with_i32(Gl::LINES, *count, Gl::UNSIGNED_INT, 0);
+            gl.bind_buffer(Gl::ELEMENT_ARRAY_BUFFER, self.index_buffer.as_ref());
+        }
         gl.bind_vertex_array(None);
     }
 
@@ -127,6 +235,12 @@ impl Drop for Renderer {
     fn drop(&mut self) {
         for buffer in &self.buffers {
             self.gl.delete_buffer(Some(buffer));
+        }
+        for buffer in self.edges.iter().map(|(b, _)| b).chain(&self.index_buffer) {
+            self.gl.delete_buffer(Some(buffer));
+        }
+        if let Some(texture) = &self.texture {
+            self.gl.delete_texture(Some(texture));
         }
         self.gl.delete_vertex_array(Some(&self.vao));
         self.gl.delete_program(Some(&self.program));
