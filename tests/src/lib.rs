@@ -1,1 +1,74 @@
-//! End-to-end tests live in tests/.
+//! Helpers of the end-to-end tests and benchmarks: child processes, headless Chromium through
+//! ChromeDriver, and reading the viewer's canvas.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is the failure report
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+/// A child process killed when the test ends, pass or fail.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Headless Chromium (software WebGL) under a fresh ChromeDriver on a free port.
+pub async fn start_browser() -> (Process, Client) {
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("chromedriver not found: install chromium-driver (scripts/setup.sh --test)");
+    let driver = Process(driver);
+    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+        "goog:chromeOptions": {
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
+                "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic",
+            ]
+        }
+    }))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let connected = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+        match connected {
+            Ok(client) => return (driver, client),
+            Err(e) if Instant::now() > deadline => {
+                panic!("cannot start Chromium through chromedriver: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Fraction of pixels that differ clearly from the viewer's clear colour.
+pub fn drawn_fraction(png: &[u8]) -> f64 {
+    let image = image::load_from_memory(png).unwrap().to_rgb8();
+    // BACKGROUND in frontend/src/viewer/renderer.rs, written to the 8-bit canvas as is.
+    let background = [0.09f32, 0.10, 0.12].map(|c| (c * 255.0).round() as i32);
+    let drawn = image
+        .pixels()
+        .filter(|p| p.0.iter().zip(background).any(|(&c, b)| (i32::from(c) - b).abs() > 12))
+        .count();
+    drawn as f64 / (image.width() * image.height()) as f64
+}

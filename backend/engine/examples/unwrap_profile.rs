@@ -1,13 +1,14 @@
 //! Temporary profiling harness for bake::unwrap (delete when done).
-#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used, dead_code)]
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use meshcast_engine::geometry::TriangleMesh;
-use meshcast_engine::nvdiffrec::bake::unwrap;
-use tch::Tensor;
+use meshcast_engine::nvdiffrec::bake::{Unwrapped, bake, unwrap};
+use meshcast_engine::nvdiffrec::material::MaterialField;
+use tch::{Device, Kind, Tensor};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -176,53 +177,191 @@ fn chart_hist(atlas: &uvunwrap::Atlas) {
     );
 }
 
+/// `positions` after `rounds` of uniform Laplacian smoothing (each vertex moved halfway to the
+/// mean of its triangle neighbours).
+fn smoothed_positions(positions: &[[f32; 3]], indices: &[u32], rounds: usize) -> Vec<[f32; 3]> {
+    let n = positions.len();
+    let mut start = vec![0usize; n + 1];
+    for &v in indices {
+        start[v as usize + 1] += 2;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut neighbours = vec![0u32; start[n]];
+    for t in indices.chunks_exact(3) {
+        for k in 0..3 {
+            let v = t[k] as usize;
+            neighbours[fill[v]] = t[(k + 1) % 3];
+            neighbours[fill[v] + 1] = t[(k + 2) % 3];
+            fill[v] += 2;
+        }
+    }
+    let mut p: Vec<[f64; 3]> = positions.iter().map(|q| q.map(f64::from)).collect();
+    let mut next = p.clone();
+    for _ in 0..rounds {
+        for v in 0..n {
+            let ns = &neighbours[start[v]..start[v + 1]];
+            if ns.is_empty() {
+                continue;
+            }
+            let mut mean = [0.0; 3];
+            for &u in ns {
+                for c in 0..3 {
+                    mean[c] += p[u as usize][c];
+                }
+            }
+            let k = ns.len() as f64;
+            next[v] = [0, 1, 2].map(|c| 0.5 * (p[v][c] + mean[c] / k));
+        }
+        std::mem::swap(&mut p, &mut next);
+    }
+    p.iter().map(|q| q.map(|x| x as f32)).collect()
+}
+
+/// The proposed bake::unwrap.
+fn proposed_unwrap(
+    mesh: &TriangleMesh,
+    page_size: u32,
+    rounds: usize,
+    packing: uvunwrap::Packing,
+    grow_once: bool,
+) -> Unwrapped {
+    let device = mesh.vertices.device();
+    let positions = Vec::<f32>::try_from(
+        mesh.vertices.detach().to_kind(Kind::Float).to_device(Device::Cpu).reshape([-1]),
+    )
+    .unwrap();
+    let indices = Vec::<i64>::try_from(
+        mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu).reshape([-1]),
+    )
+    .unwrap();
+    let indices: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+    let positions: &[[f32; 3]] = positions.as_chunks::<3>().0;
+    let t = Instant::now();
+    let smoothed = smoothed_positions(positions, &indices, rounds);
+    println!("  smoothing {rounds} rounds: {:.3}s", t.elapsed().as_secs_f64());
+    let input = uvunwrap::MeshInput::new(&smoothed, &indices);
+    let mut page = page_size;
+    let atlas = loop {
+        let options = uvunwrap::Options {
+            density: uvunwrap::Density::Auto { page_size: page },
+            packing,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let atlas = uvunwrap::generate(std::slice::from_ref(&input), &options).unwrap();
+        println!(
+            "  generate(page {page}): {:.2}s, charts {}, pages {}, {}x{}, density {:.1}, util {:.3}",
+            t.elapsed().as_secs_f64(),
+            atlas.chart_count,
+            atlas.page_count,
+            atlas.width,
+            atlas.height,
+            atlas.texels_per_unit,
+            atlas.utilization
+        );
+        if atlas.page_count <= 1 {
+            break atlas;
+        }
+        if grow_once {
+            // One page that grows to fit, at the density the multi-page packing chose.
+            let options = uvunwrap::Options {
+                density: uvunwrap::Density::Fixed {
+                    texels_per_unit: atlas.texels_per_unit,
+                    page_size: None,
+                },
+                ..options
+            };
+            let t = Instant::now();
+            let atlas = uvunwrap::generate(std::slice::from_ref(&input), &options).unwrap();
+            println!(
+                "  generate(fixed, growing page): {:.2}s, charts {}, pages {}, {}x{}, density {:.1}, util {:.3}",
+                t.elapsed().as_secs_f64(),
+                atlas.chart_count,
+                atlas.page_count,
+                atlas.width,
+                atlas.height,
+                atlas.texels_per_unit,
+                atlas.utilization
+            );
+            break atlas;
+        }
+        assert!(page < 8192, "too many pages");
+        page *= 2;
+    };
+    let out = &atlas.meshes[0];
+    let uncharted =
+        out.indices.chunks_exact(3).filter(|t| out.vertices[t[0] as usize].chart.is_none()).count();
+    let zero_uv = out
+        .indices
+        .chunks_exact(3)
+        .filter(|t| {
+            let [a, b, c] = [0, 1, 2].map(|k| out.vertices[t[k] as usize].uv);
+            ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) <= 0.0
+        })
+        .count();
+    println!("  triangles without chart {uncharted}, with zero/negative UV area {zero_uv}");
+    let source: Vec<i64> = out.vertices.iter().map(|v| i64::from(v.xref)).collect();
+    let uvs: Vec<f32> = out.vertices.iter().flat_map(|v| v.uv).collect();
+    let triangles: Vec<i32> = out.indices.iter().map(|&i| i as i32).collect();
+    let source = Tensor::from_slice(&source).to_device(device);
+    Unwrapped {
+        positions: mesh.vertices.detach().index_select(0, &source),
+        triangles: Tensor::from_slice(&triangles).reshape([-1, 3]).to_device(device),
+        uvs: Tensor::from_slice(&uvs).reshape([-1, 2]).to_device(device),
+        source,
+        size: (i64::from(atlas.width), i64::from(atlas.height)),
+    }
+}
+
 fn main() {
     let path =
         arg("--mesh").unwrap_or_else(|| "/tmp/gpu-results/run1-meshes/suzanne/mesh.glb".into());
     let (pos, idx) = load(&path);
-    stats(&pos, &idx);
-    let page: u32 = arg("--page").map_or(1024, |s| s.parse().unwrap());
-    let mode = arg("--mode").unwrap_or_else(|| "engine".into());
-    let input = uvunwrap::MeshInput::new(&pos, &idx);
-    match mode.as_str() {
-        "engine" => {
-            let flat: Vec<f32> = pos.iter().flatten().copied().collect();
-            let tris: Vec<i32> = idx.iter().map(|&i| i as i32).collect();
-            let mesh = TriangleMesh {
-                vertices: Tensor::from_slice(&flat).reshape([-1, 3]),
-                triangles: Tensor::from_slice(&tris).reshape([-1, 3]),
-            };
-            let t = Instant::now();
-            let u = unwrap(&mesh, page).unwrap();
-            println!(
-                "engine unwrap({page}): {:.2}s, atlas {:?}, {} split verts",
-                t.elapsed().as_secs_f64(),
-                u.size,
-                u.uvs.size()[0]
-            );
-        }
-        "stages" => {
-            // Same loop as bake::unwrap, with stage timings.
-            let packing =
-                if flag("--fast") { uvunwrap::Packing::Fast } else { uvunwrap::Packing::Shape };
-            let mut p = page;
-            loop {
-                let options = uvunwrap::Options {
-                    density: uvunwrap::Density::Auto { page_size: p },
-                    packing,
-                    ..Default::default()
-                };
-                println!("page {p}:");
-                let atlas = timed_generate(&input, &options);
-                if p == page {
-                    chart_hist(&atlas);
-                }
-                if atlas.page_count <= 1 || p >= 8192 {
-                    break;
-                }
-                p *= 2;
-            }
-        }
-        other => panic!("unknown mode {other}"),
+    if flag("--stats") {
+        stats(&pos, &idx);
     }
+    let page: u32 = arg("--page").map_or(1024, |s| s.parse().unwrap());
+    let device = if tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu };
+    println!("device {device:?}, rayon threads {}", rayon::current_num_threads());
+    let flat: Vec<f32> = pos.iter().flatten().copied().collect();
+    let tris: Vec<i32> = idx.iter().map(|&i| i as i32).collect();
+    let mesh = TriangleMesh {
+        vertices: Tensor::from_slice(&flat).reshape([-1, 3]).to_device(device),
+        triangles: Tensor::from_slice(&tris).reshape([-1, 3]).to_device(device),
+    };
+    let variant = arg("--variant").unwrap_or_else(|| "proposed".into());
+    let t = Instant::now();
+    let unwrapped = match variant.as_str() {
+        "current" => unwrap(&mesh, page).unwrap(),
+        "proposed" => proposed_unwrap(
+            &mesh,
+            page,
+            arg("--rounds").map_or(10, |s| s.parse().unwrap()),
+            if flag("--shape") { uvunwrap::Packing::Shape } else { uvunwrap::Packing::Fast },
+            flag("--grow-once"),
+        ),
+        other => panic!("unknown variant {other}"),
+    };
+    let t_unwrap = t.elapsed().as_secs_f64();
+    println!(
+        "{variant} unwrap({page}): {t_unwrap:.2}s, atlas {:?}, {} split verts, {} tris",
+        unwrapped.size,
+        unwrapped.uvs.size()[0],
+        unwrapped.triangles.size()[0]
+    );
+    if flag("--no-bake") {
+        return;
+    }
+    let vs = tch::nn::VarStore::new(device);
+    let field = MaterialField::new(&vs.root(), 1.2, 19).unwrap();
+    for i in 0..2 {
+        let t = Instant::now();
+        let baked = bake(&unwrapped, &field, 4).unwrap();
+        let _ = baked.kd.sum(Kind::Float).double_value(&[]); // sync
+        println!("bake #{i}: {:.3}s, kd {:?}", t.elapsed().as_secs_f64(), baked.kd.size());
+    }
+    println!("unwrap + bake (second bake): {:.2}s", t.elapsed().as_secs_f64());
 }

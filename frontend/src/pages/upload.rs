@@ -54,7 +54,7 @@ fn options(preset: &str, iterations: &str, advanced: &str) -> Result<String, Str
             Ok(serde_json::Value::Object(map)) => map,
             Ok(_) => {
                 return Err(
-                    "Advanced options must be a JSON object, e.g. {\"texture_size\": 1024}".into()
+                    "Advanced options must be a JSON object, e.g. {\"texture_size\": 1024}".into(),
                 );
             }
             Err(e) => return Err(format!("Advanced options are not valid JSON: {e}")),
