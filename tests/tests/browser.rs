@@ -179,7 +179,7 @@ async fn upload_watch_download_share_and_revoke() {
     let input = client.find(Locator::Css("[data-testid=file-input]")).await.unwrap();
     input.send_keys(zip.to_str().unwrap()).await.unwrap();
     wait_for_text(&client, "[data-testid=file-summary]", "suzanne-96.zip").await;
-    let options = r#"{"preset":"tiny","iterations":80,"pass2_iterations":10,"snapshot_every":4,"validate_every":40,"texture_size":256}"#;
+    let options = r#"{"preset":"tiny","iterations":40,"pass2_iterations":6,"snapshot_every":3,"validate_every":20,"texture_size":256}"#;
     client
         .find(Locator::Css("[data-testid=advanced]"))
         .await

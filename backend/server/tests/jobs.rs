@@ -329,6 +329,25 @@ async fn cancel_is_immediate_and_a_full_queue_is_429() {
     assert_eq!(status, StatusCode::CREATED);
     let first = first["id"].as_str().unwrap().to_owned();
     server.wait_for(&first, Duration::from_secs(120), |s| s.progress.is_some()).await;
+    // No result, no share while it runs.
+    for (method, path) in [("GET", "result.glb"), ("GET", "result.obj.zip"), ("POST", "share")] {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/api/jobs/{first}/{path}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body) = server.send(request).await;
+        let e: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (status, e.error.code.as_str()),
+            (StatusCode::CONFLICT, "not_finished"),
+            "{path}"
+        );
+        assert!(e.error.message.contains("running"), "{}", e.error.message);
+    }
+    let unknown =
+        Request::delete("/api/jobs/0123456789abcdef0123456789abcdef").body(Body::empty()).unwrap();
+    assert_eq!(server.send(unknown).await.0, StatusCode::NOT_FOUND);
     let (status, second) =
         upload(br#"{"preset":"tiny","iterations":5,"pass2_iterations":0}"#).await;
     assert_eq!(status, StatusCode::CREATED);
