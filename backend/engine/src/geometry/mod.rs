@@ -3,6 +3,7 @@
 
 pub mod chamfer;
 pub mod components;
+pub mod laplacian;
 pub mod marching_tets;
 pub mod normals;
 pub mod tet_grid;

@@ -18,6 +18,7 @@ use super::views::ViewBatch;
 use super::{Config, NvdiffrecError};
 use crate::dataset::Dataset;
 use crate::geometry::TriangleMesh;
+use crate::geometry::laplacian::umbrella;
 use crate::nn::{Adam, ParamGroup};
 use crate::ops::raster::Topology;
 use crate::ops::texture::Mipmaps;
@@ -48,20 +49,7 @@ pub struct Pass2Output {
 /// (nvdiffrec's `laplace_regularizer_const`): each vertex against the mean of its triangles'
 /// other corners.
 pub fn laplacian_loss(values: &Tensor, triangles: &Tensor) -> Result<Tensor, NvdiffrecError> {
-    let t = triangles.f_to_kind(Kind::Int64)?;
-    let corner = |i: i64| values.f_index_select(0, &t.f_select(1, i)?);
-    let (v0, v1, v2) = (corner(0)?, corner(1)?, corner(2)?);
-    let mut term = values.f_zeros_like()?;
-    let mut count = Tensor::f_zeros([values.size()[0], 1], (values.kind(), values.device()))?;
-    let two = Tensor::f_full([t.size()[0], 1], 2.0, (values.kind(), values.device()))?;
-    for (i, (a, b, c)) in
-        [(&v0, &v1, &v2), (&v1, &v0, &v2), (&v2, &v0, &v1)].into_iter().enumerate()
-    {
-        let index = t.f_select(1, i as i64)?;
-        term = term.f_index_add(0, &index, &b.f_sub(a)?.f_add(&c.f_sub(a)?)?)?;
-        count = count.f_index_add(0, &index, &two)?;
-    }
-    Ok(term.f_div(&count.f_clamp_min(1.0)?)?.f_square()?.f_mean(Kind::Float)?)
+    Ok(umbrella(values, triangles)?.f_square()?.f_mean(Kind::Float)?)
 }
 
 /// Runs pass 2 from pass 1's output and its unwrapped, baked atlas.

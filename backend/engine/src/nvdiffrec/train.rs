@@ -21,6 +21,7 @@ use super::views::ViewBatch;
 use super::{Config, NvdiffrecError};
 use crate::dataset::Dataset;
 use crate::geometry::TriangleMesh;
+use crate::geometry::laplacian::smooth;
 use crate::nn::{Adam, ParamGroup};
 use crate::ops::raster::Topology;
 use crate::ops::texture::Mipmaps;
@@ -320,6 +321,13 @@ pub fn run_pass1(
             (mesh, Some(cleanup))
         } else {
             (mesh, None)
+        };
+        let mesh = if config.surface_smoothing > 0 && !cancelled {
+            let vertices =
+                smooth(&mesh.vertices, &mesh.triangles, config.surface_smoothing as usize)?;
+            TriangleMesh { vertices, triangles: mesh.triangles }
+        } else {
+            mesh
         };
         let material = model.materials.sample(&mesh.vertices)?;
         let evaluation = if mesh.triangles.size()[0] > 0 && !cancelled {
