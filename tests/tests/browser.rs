@@ -176,7 +176,18 @@ async fn upload_watch_download_share_and_revoke() {
     let (_driver, client) = start_browser().await;
     client.goto(&format!("{}/upload", server.url)).await.unwrap();
     wait_for_text(&client, "main", "nvdiffrec").await;
+    // A broken zip first: the server's message is shown as is, and nothing is queued.
+    let broken = files.path().join("broken.zip");
+    std::fs::write(&broken, b"this is not a zip archive").unwrap();
     let input = client.find(Locator::Css("[data-testid=file-input]")).await.unwrap();
+    input.send_keys(broken.to_str().unwrap()).await.unwrap();
+    wait_for_text(&client, "[data-testid=file-summary]", "broken.zip").await;
+    client.find(Locator::Css("[data-testid=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "[data-testid=upload-error]", "not a readable zip").await;
+    assert!(client.current_url().await.unwrap().path().ends_with("/upload"));
+
+    let input = client.find(Locator::Css("[data-testid=file-input]")).await.unwrap();
+    input.clear().await.unwrap(); // a `multiple` input would otherwise keep the broken zip
     input.send_keys(zip.to_str().unwrap()).await.unwrap();
     wait_for_text(&client, "[data-testid=file-summary]", "suzanne-96.zip").await;
     let options = r#"{"preset":"tiny","iterations":40,"pass2_iterations":6,"snapshot_every":3,"validate_every":20,"texture_size":256}"#;
