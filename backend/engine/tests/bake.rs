@@ -8,6 +8,7 @@ mod common;
 use meshcast_engine::geometry::{TetGrid, marching_tets};
 use meshcast_engine::nn::HashGridConfig;
 use meshcast_engine::nvdiffrec::bake::{bake, unwrap};
+use meshcast_engine::nvdiffrec::bounds::GridBox;
 use meshcast_engine::nvdiffrec::material::MaterialField;
 use meshcast_engine::ops::texture::{Boundary, Filter, Mipmaps, texture};
 use tch::Kind;
@@ -30,7 +31,8 @@ fn baked_textures_reproduce_the_field_at_the_vertices() {
             base_resolution: 3.0,
             max_resolution: 6.0,
         };
-        let field = MaterialField::with_encoding(&vs.root(), 1.0, coarse).unwrap();
+        let field =
+            MaterialField::with_encoding(&vs.root(), GridBox::centered(1.0), coarse).unwrap();
         let _ = tch::no_grad(|| field.grid.table.shallow_clone().uniform_(-20.0, 20.0));
         let unwrapped = unwrap(&mesh, 256).unwrap();
         assert_eq!(unwrapped.triangles.size(), mesh.triangles.size(), "{device:?}: triangles kept");

@@ -104,3 +104,22 @@ fn hidden_components_are_removed() {
         assert_eq!(kept.triangles.max().int64_value(&[]), kept.vertices.size()[0] - 1);
     }
 }
+
+/// The grid fitted to the masks' visual hull holds the whole object and is tighter than the
+/// default search cube.
+#[test]
+fn grid_fits_the_visual_hull() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data");
+    let dataset = load(&root.join("suzanne-96"), LoadOptions { max_side: 96 }).unwrap();
+    let fitted = meshcast_engine::nvdiffrec::bounds::fit_to_masks(&dataset.train, 1.2).unwrap();
+    let (models, _) =
+        tobj::load_obj(root.join("suzanne/gt_mesh.obj"), &tobj::LoadOptions::default()).unwrap();
+    let mut farthest = 0.0f64;
+    for p in models[0].mesh.positions.chunks_exact(3) {
+        for a in 0..3 {
+            farthest = farthest.max((f64::from(p[a]) - fitted.center[a]).abs());
+        }
+    }
+    assert!(farthest <= fitted.half_extent, "{fitted:?} misses a vertex {farthest} away");
+    assert!(fitted.half_extent < 1.2 * 0.98, "{fitted:?} is not tighter than the search cube");
+}

@@ -54,6 +54,9 @@ pub struct Config {
     pub mask_weight: f64,
     /// log2 of the hash-grid table size per level.
     pub hash_table_log2: u32,
+    /// Fit the grid's cube to the visual hull of the training masks (within `grid_extent`)
+    /// instead of using `[-grid_extent, grid_extent]³` as is.
+    pub fit_grid: bool,
     /// Drop connected components of the final pass-1 mesh that no training view sees.
     pub remove_hidden: bool,
     /// Rounds of umbrella smoothing of the final pass-1 surface. DMTet's surface wrinkles at the
@@ -158,6 +161,7 @@ impl Default for Config {
             light_weight: 0.005,
             mask_weight: 1.0,
             hash_table_log2: 19,
+            fit_grid: true,
             remove_hidden: true,
             surface_smoothing: 3,
             texture_size: 1024,

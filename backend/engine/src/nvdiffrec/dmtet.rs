@@ -4,6 +4,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::NvdiffrecError;
+use super::bounds::GridBox;
 use crate::geometry::{TetGrid, TriangleMesh, marching_tets};
 
 /// The grid and its trainable fields.
@@ -19,8 +20,8 @@ pub struct Dmtet {
 }
 
 impl Dmtet {
-    /// A grid of `resolution`³ cells over `[-extent, extent]³`, starting from a sphere of half the
-    /// extent with a little noise.
+    /// A grid of `resolution`³ cells over the cube `domain`, starting from a sphere of half its
+    /// extent around its centre, with a little noise.
     ///
     /// nvdiffrec starts from uniform noise (`rand − 0.1`); a sphere converges to the same
     /// surfaces without first carving away the noise's closed fragments, which would otherwise
@@ -35,12 +36,17 @@ impl Dmtet {
     pub fn new(
         path: &tch::nn::Path<'_>,
         resolution: i64,
-        extent: f64,
+        domain: GridBox,
         units_per_cell: f64,
         device: Device,
     ) -> Result<Self, NvdiffrecError> {
-        let grid = TetGrid::new(resolution, extent, device)?;
+        let extent = domain.half_extent;
+        let mut grid = TetGrid::new(resolution, extent, device)?;
         let radius = grid.vertices.f_norm_scalaropt_dim(2, [1i64].as_slice(), false)?;
+        let center = Tensor::from_slice(&domain.center)
+            .f_to_kind(grid.vertices.kind())?
+            .f_to_device(device)?;
+        grid.vertices = grid.vertices.f_add(&center)?;
         let noise = Tensor::f_rand_like(&radius)?.f_sub_scalar(0.5)?.f_mul_scalar(0.2)?;
         let init = radius
             .f_sub_scalar(0.5 * extent)?

@@ -4,6 +4,7 @@
 use tch::Tensor;
 
 use super::NvdiffrecError;
+use super::bounds::GridBox;
 use crate::nn::{HashGrid, HashGridConfig, Mlp};
 use crate::render::Material;
 
@@ -11,40 +12,40 @@ use crate::render::Material;
 pub(super) const KS_MIN: [f64; 3] = [0.0, 0.08, 0.0];
 pub(super) const KS_MAX: [f64; 3] = [0.0, 1.0, 1.0];
 
-/// Encoding + MLP over the box `[-extent, extent]³`.
+/// Encoding + MLP over a cube (the DMTet grid's).
 #[derive(Debug)]
 pub struct MaterialField {
     /// The encoding's tables.
     pub grid: HashGrid,
     mlp: Mlp,
-    extent: f64,
+    domain: GridBox,
 }
 
 impl MaterialField {
-    /// A field over `[-extent, extent]³` with 2^`table_log2` entries per hash level.
+    /// A field over `domain` with 2^`table_log2` entries per hash level.
     pub fn new(
         path: &tch::nn::Path<'_>,
-        extent: f64,
+        domain: GridBox,
         table_log2: u32,
     ) -> Result<Self, NvdiffrecError> {
         let config = HashGridConfig { log2_table_size: table_log2, ..HashGridConfig::default() };
-        Self::with_encoding(path, extent, config)
+        Self::with_encoding(path, domain, config)
     }
 
     /// A field with its own encoding settings (tests use a coarse, smooth one).
     pub fn with_encoding(
         path: &tch::nn::Path<'_>,
-        extent: f64,
+        domain: GridBox,
         config: HashGridConfig,
     ) -> Result<Self, NvdiffrecError> {
         let grid = HashGrid::new(&(path / "encoding"), config)?;
         let mlp = Mlp::new(&(path / "mlp"), grid.output_dim(), 32, 2, 6)?;
-        Ok(Self { grid, mlp, extent })
+        Ok(Self { grid, mlp, domain })
     }
 
     /// kd and ks at world points `[N, 3]`.
     pub fn sample(&self, points: &Tensor) -> Result<Material, NvdiffrecError> {
-        let unit = points.f_add_scalar(self.extent)?.f_div_scalar(2.0 * self.extent)?;
+        let unit = self.domain.to_unit(points)?;
         let out = self.mlp.forward(&self.grid.forward(&unit)?).f_sigmoid()?;
         let kd = out.f_narrow(1, 0, 3)?;
         let device = points.device();

@@ -5,6 +5,7 @@
 //! light jointly against posed RGBA images ([`train::run_pass1`]).
 
 pub mod bake;
+pub mod bounds;
 pub mod checkpoint;
 pub mod cleanup;
 pub mod config;

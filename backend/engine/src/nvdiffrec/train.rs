@@ -8,6 +8,7 @@ use std::time::Instant;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
+use super::bounds::{GridBox, fit_to_masks};
 use super::checkpoint;
 use super::cleanup::{Cleanup, remove_hidden_components};
 use super::dmtet::Dmtet;
@@ -75,19 +76,18 @@ struct Model {
 }
 
 impl Model {
-    fn new(config: &Config, device: Device) -> Result<Self, NvdiffrecError> {
+    fn new(config: &Config, domain: GridBox, device: Device) -> Result<Self, NvdiffrecError> {
         tch::manual_seed(config.seed);
         let vs = VarStore::new(device);
         let root = vs.root();
         let dmtet = Dmtet::new(
             &(&root / "dmtet"),
             config.grid_resolution,
-            config.grid_extent,
+            domain,
             config.sdf_units_per_cell,
             device,
         )?;
-        let materials =
-            MaterialField::new(&(&root / "material"), config.grid_extent, config.hash_table_log2)?;
+        let materials = MaterialField::new(&(&root / "material"), domain, config.hash_table_log2)?;
         let light = EnvironmentLight::new(&(&root / "light"), config.light_resolution)?;
         Ok(Self { vs, dmtet, materials, light })
     }
@@ -161,7 +161,13 @@ pub fn run_pass1(
 ) -> Result<PassOutput, NvdiffrecError> {
     config.validate()?;
     let started = Instant::now();
-    let mut model = Model::new(config, device)?;
+    let domain = if config.fit_grid {
+        fit_to_masks(&dataset.train, config.grid_extent)?
+    } else {
+        GridBox::centered(config.grid_extent)
+    };
+    tracing::info!(?domain, "tetrahedral grid");
+    let mut model = Model::new(config, domain, device)?;
     let mut adam = model.optimizer(config)?;
     let mut first = 0;
     if let Some(c) = checkpointing.filter(|c| c.resume && checkpoint::exists(c.dir)) {
