@@ -116,8 +116,8 @@ fn grid_fits_the_visual_hull() {
         tobj::load_obj(root.join("suzanne/gt_mesh.obj"), &tobj::LoadOptions::default()).unwrap();
     let mut farthest = 0.0f64;
     for p in models[0].mesh.positions.chunks_exact(3) {
-        for a in 0..3 {
-            farthest = farthest.max((f64::from(p[a]) - fitted.center[a]).abs());
+        for (v, c) in p.iter().zip(fitted.center) {
+            farthest = farthest.max((f64::from(*v) - c).abs());
         }
     }
     assert!(farthest <= fitted.half_extent, "{fitted:?} misses a vertex {farthest} away");
