@@ -93,8 +93,7 @@ pub fn Job() -> impl IntoView {
                     }
                 }
                 LiveEvent::Closed => {
-                    let finished = status.get_untracked().is_some_and(|s| s.state.is_finished());
-                    if !finished {
+                    let reconnect = move || {
                         set_timeout(
                             move || {
                                 if let Some(reopen) = open.get_value() {
@@ -103,6 +102,27 @@ pub fn Job() -> impl IntoView {
                             },
                             std::time::Duration::from_secs(2),
                         );
+                    };
+                    match status.get_untracked() {
+                        Some(s) if s.state.is_finished() => {}
+                        Some(_) => reconnect(),
+                        // Never connected: ask over HTTP why (an unknown job is a 404 with a
+                        // message) instead of retrying forever.
+                        None => {
+                            let id = job_id.clone();
+                            leptos::task::spawn_local(async move {
+                                match api::job(&id).await {
+                                    Ok(s) => {
+                                        let finished = s.state.is_finished();
+                                        status.set(Some(s));
+                                        if !finished {
+                                            reconnect();
+                                        }
+                                    }
+                                    Err(e) => error.set(Some(e.to_string())),
+                                }
+                            });
+                        }
                     }
                 }
             };

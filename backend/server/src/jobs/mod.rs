@@ -249,11 +249,9 @@ impl Jobs {
         self.inner.db.insert_job(job).await?;
         let status = self.status(id).await?;
         if self.inner.queue.try_push(id.to_owned()).is_err() {
-            // Lost a race for the last slot: the job is stored; fail it rather than queue
-            // beyond capacity.
-            self.inner.db.delete_job(id).await.ok();
-            let _ = tokio::fs::remove_dir_all(dir.root()).await;
-            return Err(JobError::QueueFull(self.inner.queue.len()));
+            // Another upload took the last slot since the check above. This one is stored and
+            // accepted already, so it queues one beyond the capacity rather than being lost.
+            self.inner.queue.push_recovered(id.to_owned());
         }
         Ok(status)
     }

@@ -93,6 +93,7 @@ pub async fn read(mut multipart: Multipart, staging: &Path) -> Result<Upload, Up
     let mut options = None;
     let mut name = None;
     let mut zip = None;
+    let mut zip_name = None;
     let mut views = 0usize;
     let mut poses = false;
     let views_dir = staging.join("views");
@@ -128,9 +129,7 @@ pub async fn read(mut multipart: Multipart, staging: &Path) -> Result<Upload, Up
                 let file_name = field.file_name().map(str::to_owned);
                 let path = staging.join("dataset.zip");
                 save(field, &path).await?;
-                if name.is_none() {
-                    name = file_name;
-                }
+                zip_name = file_name;
                 once(&mut zip, path, "dataset")?;
             }
             "views" => {
@@ -185,7 +184,7 @@ pub async fn read(mut multipart: Multipart, staging: &Path) -> Result<Upload, Up
         }
         (None, count) => Source::Views { dir: views_dir, count, poses },
     };
-    let name = name.filter(|n| !n.is_empty()).unwrap_or_else(|| match &source {
+    let name = name.filter(|n| !n.is_empty()).or(zip_name).unwrap_or_else(|| match &source {
         Source::Views { count, .. } => format!("{count} views"),
         Source::Zip(_) => "dataset".to_owned(),
     });
