@@ -25,8 +25,8 @@ pub(super) async fn create_job(
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<JobStatus>), ApiError> {
     // Refuse before reading a possibly large body.
-    if state.jobs.queue_is_full() {
-        return Err(crate::jobs::JobError::QueueFull(0).into());
+    if let Some(waiting) = state.jobs.queue_full() {
+        return Err(crate::jobs::JobError::QueueFull(waiting).into());
     }
     let (id, staging) = state.jobs.stage()?;
     let read = upload::read(multipart, &staging).await;

@@ -149,9 +149,9 @@ impl Jobs {
         }
     }
 
-    /// True when an upload would be refused with 429 right now.
-    pub fn queue_is_full(&self) -> bool {
-        self.inner.queue.is_full()
+    /// `Some(jobs waiting)` when an upload would be refused with 429 right now.
+    pub fn queue_full(&self) -> Option<usize> {
+        self.inner.queue.is_full().then(|| self.inner.queue.len())
     }
 
     /// A fresh staging folder for an upload, and the job id it will become.
