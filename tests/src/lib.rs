@@ -72,3 +72,30 @@ pub fn drawn_fraction(png: &[u8]) -> f64 {
         .count();
     drawn as f64 / (image.width() * image.height()) as f64
 }
+
+/// A zip of every file under `dir`, optionally inside a top folder; `extra` entries are added
+/// verbatim.
+pub fn zip_dir(dir: &std::path::Path, top: Option<&str>, extra: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let name = top.map_or(relative.clone(), |t| format!("{t}/{relative}"));
+            zip.start_file(name, options).unwrap();
+            zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+        }
+    }
+    for (name, bytes) in extra {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}

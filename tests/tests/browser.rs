@@ -121,24 +121,9 @@ async fn home_page_shows_health_and_draws_the_test_mesh() {
 
 /// A zip of the 96-px Suzanne (50 + 10 views), written to a temporary file for the file input.
 fn suzanne_zip(dir: &std::path::Path) -> PathBuf {
-    use std::io::Write;
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/suzanne-96");
     let path = dir.join("suzanne-96.zip");
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    let mut stack = vec![source.clone()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let name = p.strip_prefix(&source).unwrap().to_string_lossy().into_owned();
-            zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
-            zip.write_all(&std::fs::read(&p).unwrap()).unwrap();
-        }
-    }
-    zip.finish().unwrap();
+    std::fs::write(&path, meshcast_e2e::zip_dir(&source, None, &[])).unwrap();
     path
 }
 
