@@ -31,6 +31,16 @@ async fn run_one(jobs: &Jobs, id: &str) -> Result<(), super::JobError> {
     let db = jobs.inner.db.clone();
     let Some(record) = db.job(id).await? else { return Ok(()) };
     let Some(model) = jobs.inner.models.get(&record.status.model).cloned() else {
+        // Queued by an earlier server that had this model (a restart recovers it).
+        let error = format!("{} is not available on this server", record.status.model);
+        let finish = Finish {
+            state: JobState::Failed,
+            error: Some(error),
+            result: None,
+            progress: None,
+            finished_ms: now_ms(),
+        };
+        db.finish_job(id, finish).await?;
         return Ok(());
     };
     if !db.start_job(id, now_ms()).await? {
@@ -45,6 +55,10 @@ async fn run_one(jobs: &Jobs, id: &str) -> Result<(), super::JobError> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(id.to_owned(), cancel.clone());
+    // A DELETE between starting the row and registering the flag found no flag to set.
+    if db.job(id).await?.is_some_and(|r| r.status.state != JobState::Running) {
+        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     tracing::info!(job = %id, model = %record.status.model, "job started");
 
     let dir = jobs.dir(id);
