@@ -75,13 +75,15 @@ pub fn Job() -> impl IntoView {
                 LiveEvent::Message(LiveMessage::Progress(p)) => points.update(|v| v.push(p)),
                 LiveEvent::Frame(frame, decode_ms) => {
                     if !result_loaded.get_untracked() {
+                        let (pass, iteration) = (frame.pass, frame.iteration);
+                        let triangles = frame.triangles.len();
                         let clock = window().performance();
                         let started = clock.as_ref().map_or(0.0, |p| p.now());
-                        handle.show(Mesh::from_frame(&frame));
+                        handle.show(Mesh::from_frame(frame));
                         let shown = clock.as_ref().map_or(0.0, |p| p.now());
                         handle.set_attribute("data-apply-ms", &format!("{:.2}", shown - started));
-                        last_frame.set(Some((frame.pass, frame.iteration, frame.triangles.len())));
-                        handle.set_attribute("data-mesh-iteration", &frame.iteration.to_string());
+                        last_frame.set(Some((pass, iteration, triangles)));
+                        handle.set_attribute("data-mesh-iteration", &iteration.to_string());
                         handle.set_attribute("data-decode-ms", &format!("{decode_ms:.2}"));
                         // When it was on screen, in Unix ms (the live-frame benchmark reads it).
                         if let Some(p) = window().performance() {

@@ -35,8 +35,9 @@ impl Mesh {
     }
 
     /// A live frame from the server: normals computed here, sRGB colours made linear.
-    pub fn from_frame(frame: &meshcast_shared::frame::MeshFrame) -> Self {
-        let indices: Vec<u32> = frame.triangles.as_flattened().to_vec();
+    pub fn from_frame(frame: meshcast_shared::frame::MeshFrame) -> Self {
+        // Taken by value: a live frame is ~100k triangles and arrives several times a second.
+        let indices: Vec<u32> = frame.triangles.into_flattened();
         let colors = match &frame.colours {
             Some(c) => {
                 c.iter().map(|rgb| rgb.map(|v| srgb_to_linear(f32::from(v) / 255.0))).collect()
@@ -44,7 +45,7 @@ impl Mesh {
             None => vec![[0.7, 0.7, 0.7]; frame.positions.len()],
         };
         let normals = vertex_normals(&frame.positions, &indices);
-        Self { positions: frame.positions.clone(), normals, colors, indices, uvs: Vec::new() }
+        Self { positions: frame.positions, normals, colors, indices, uvs: Vec::new() }
     }
 
     /// The undirected edges of triangle-list `indices`, each once, as line-list indices.
