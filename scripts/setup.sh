@@ -25,6 +25,16 @@ apt_install() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# torch's wheels (~5 GB installed) and the build need room: warn up front, so that a step failing
+# later with "No space left on device" is understood at once.
+need_gib=16
+free_gib=$(df -Pk "$MESHCAST_ROOT" | awk 'NR == 2 { print int($4 / 1048576) }')
+if [ -d "$VIRTUAL_ENV/lib" ] && [ -d target ]; then need_gib=4; fi
+if [ "${free_gib:-0}" -lt "$need_gib" ]; then
+  printf '\033[1;33mwarning:\033[0m only %s GiB free on %s; a first setup and build need about %s GiB.\n' \
+    "$free_gib" "$(df -P "$MESHCAST_ROOT" | awk 'NR == 2 { print $6 }')" "$need_gib" >&2
+fi
+
 step "Debian packages for building (C/C++ compiler, pkg-config, Python venv, Node.js)"
 need=()
 command -v cc >/dev/null || need+=(build-essential)
@@ -46,7 +56,8 @@ if "$VIRTUAL_ENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.s
 else
   [ -x "$VIRTUAL_ENV/bin/python" ] || python3 -m venv "$VIRTUAL_ENV"
   # MESHCAST_TORCH_INDEX_URL picks another build (the Dockerfile uses PyTorch's cu126 index).
-  "$VIRTUAL_ENV/bin/pip" install --quiet --disable-pip-version-check \
+  # No wheel cache: torch and its CUDA libraries are ~3 GB of wheels that would be stored twice.
+  "$VIRTUAL_ENV/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir \
     ${MESHCAST_TORCH_INDEX_URL:+--index-url "$MESHCAST_TORCH_INDEX_URL"} "torch==$TORCH_VERSION"
 fi
 # The venv was created after env.sh computed LD_LIBRARY_PATH on a first run: recompute.
