@@ -48,8 +48,12 @@ fn textures() -> PbrTextures {
     }
 }
 
+/// The grid with textures and its tangent frames: +u runs along +x, the top of the image is +y
+/// (= cross(normal, tangent), w = 1).
 fn textured() -> ExportMesh {
-    ExportMesh { material: Some(textures()), ..grid(4) }
+    let mesh = grid(4);
+    let tangents = Some(vec![[1.0, 0.0, 0.0, 1.0]; mesh.positions.len()]);
+    ExportMesh { material: Some(textures()), tangents, ..mesh }
 }
 
 /// The grid with vertex colours (some outside [0, 1], to be clamped), non-unit normals and no
@@ -90,12 +94,12 @@ fn khronos_validate(file: &Path) -> serde_json::Value {
             String::from_utf8_lossy(&output.stderr)
         )
     });
-    // Errors and warnings (severity 0 and 1) fail, bar the expected one: tangents are left to
-    // the viewer (MikkTSpace) when there is a normal map.
-    let unexpected = report["issues"]["messages"].as_array().unwrap().iter().any(|m| {
-        m["severity"].as_i64().unwrap() <= 1
-            && m["code"] != "MESH_PRIMITIVE_GENERATED_TANGENT_SPACE"
-    });
+    // Errors and warnings (severity 0 and 1) fail.
+    let unexpected = report["issues"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["severity"].as_i64().unwrap() <= 1);
     assert!(
         output.status.success() && report["issues"]["numErrors"] == 0 && !unexpected,
         "glTF-Validator rejects {}:\n{stdout}",
@@ -154,6 +158,7 @@ fn glb_textured_reads_back_with_its_material_and_images() {
     assert_eq!(reader.read_normals().unwrap().collect::<Vec<_>>(), mesh.normals.clone().unwrap());
     let uvs: Vec<[f32; 2]> = reader.read_tex_coords(0).unwrap().into_f32().collect();
     assert_eq!(uvs, mesh.uvs.clone().unwrap());
+    assert_eq!(reader.read_tangents().unwrap().collect::<Vec<_>>(), mesh.tangents.clone().unwrap());
     assert!(reader.read_colors(0).is_none());
     let bounds = primitive.bounding_box();
     assert_eq!((bounds.min, bounds.max), ([-0.7, -0.1, 0.0], [-0.7 + 1.3, -0.1 + 0.9, 0.0]));
@@ -312,7 +317,7 @@ fn obj_vertex_colours_are_srgb() {
 #[test]
 fn invalid_meshes_are_rejected_by_name_before_writing() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, ExportMesh, &str); 8] = [
+    let cases: [(&str, ExportMesh, &str); 10] = [
         (
             "index",
             ExportMesh { triangles: vec![[0, 1, 2], [0, 2, 99]], ..grid(1) },
@@ -359,6 +364,20 @@ fn invalid_meshes_are_rejected_by_name_before_writing() {
             "textures_without_uvs",
             ExportMesh { uvs: None, material: Some(textures()), ..grid(1) },
             "no uvs",
+        ),
+        (
+            "short_tangent",
+            {
+                let mut mesh = textured();
+                mesh.tangents.as_mut().unwrap()[2] = [0.5, 0.0, 0.0, 1.0];
+                mesh
+            },
+            "tangent 2 is [0.5, 0.0, 0.0, 1.0]; glTF needs a unit xyz and w = ±1",
+        ),
+        (
+            "tangents_without_normals",
+            ExportMesh { normals: None, ..textured() },
+            "tangents but no normals",
         ),
         ("empty", ExportMesh::default(), "no vertices"),
     ];

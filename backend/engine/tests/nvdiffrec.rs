@@ -57,7 +57,7 @@ fn tiny_preset_recovers_suzanne_silhouettes() {
 
         // Pass 2: unwrap, bake, refine; the textured mesh keeps the silhouettes.
         let unwrapped = unwrap(&out.mesh, config.texture_size).unwrap();
-        let baked = bake(&unwrapped, &out.materials, 4).unwrap();
+        let baked = bake(&out.mesh, &unwrapped, &out.materials, 4).unwrap();
         let config2 = Config { pass2_iterations: 50, ..config.clone() };
         let refined = run_pass2(
             &dataset,
@@ -82,7 +82,10 @@ fn tiny_preset_recovers_suzanne_silhouettes() {
 fn hidden_components_are_removed() {
     use meshcast_engine::geometry::components::triangle_components;
     use meshcast_engine::geometry::{TetGrid, marching_tets};
-    use meshcast_engine::nvdiffrec::cleanup::remove_hidden_components;
+    use meshcast_engine::nvdiffrec::bounds::GridBox;
+    use meshcast_engine::nvdiffrec::cleanup::{
+        Viewpoints, remove_hidden_surface, surrounding_cameras,
+    };
     use meshcast_engine::nvdiffrec::views::ViewBatch;
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/suzanne-96");
@@ -96,12 +99,85 @@ fn hidden_components_are_removed() {
         let (_, count) = triangle_components(&shell.triangles, shell.vertices.size()[0]).unwrap();
         assert_eq!(count, 2, "{device:?}");
         let views = ViewBatch::new(&dataset.train.cameras, device).unwrap();
-        let (kept, cleanup) =
-            remove_hidden_components(&shell, &views, 50, dataset.size, 8).unwrap();
+        let at = Viewpoints { views: &views, count: 50, size: dataset.size, batch: 8 };
+        let around_views =
+            ViewBatch::new(&surrounding_cameras(GridBox::centered(1.0), 32, 96), device).unwrap();
+        let around = Viewpoints { views: &around_views, count: 32, size: (96, 96), batch: 8 };
+        let (kept, cleanup) = remove_hidden_surface(&shell, at, around, 2).unwrap();
         assert_eq!((cleanup.components, cleanup.removed_components), (2, 1), "{device:?}");
+        assert_eq!(cleanup.removed_unseen_triangles, 0, "{device:?}: the outer shell is whole");
         let radius = kept.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
         assert!(radius.min().double_value(&[]) > 0.75, "{device:?}: the inner sphere stayed");
         assert_eq!(kept.triangles.max().int64_value(&[]), kept.vertices.size()[0] - 1);
+    }
+}
+
+/// Interior surface joined to the visible shell by one triangle survives the component step but
+/// not the per-triangle step, except for the margin rings around the joint.
+#[test]
+fn unseen_triangles_behind_the_surface_are_removed() {
+    use meshcast_engine::geometry::components::triangle_components;
+    use meshcast_engine::geometry::{TetGrid, TriangleMesh, marching_tets};
+    use meshcast_engine::nvdiffrec::bounds::GridBox;
+    use meshcast_engine::nvdiffrec::cleanup::{
+        Viewpoints, remove_hidden_surface, surrounding_cameras,
+    };
+    use meshcast_engine::nvdiffrec::views::ViewBatch;
+    use tch::{Kind, Tensor};
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/suzanne-96");
+    let dataset = load(&dir, LoadOptions { max_side: 48 }).unwrap();
+    for device in common::test_devices() {
+        let grid = TetGrid::new(24, 1.0, device).unwrap();
+        let r = grid.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
+        let shell = marching_tets(&grid, &grid.vertices, &((r - 0.55).abs() - 0.25)).unwrap();
+        // Bridge the inner sphere to the outer one with a triangle: one component.
+        let radius = shell.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
+        let outer = radius.argmax(0, false).int64_value(&[]);
+        let inner_tri = shell.triangles.get(
+            radius
+                .index_select(0, &shell.triangles.select(1, 0).to_kind(Kind::Int64))
+                .argmin(0, false)
+                .int64_value(&[]),
+        );
+        let bridge = Tensor::from_slice(&[
+            outer as i32,
+            inner_tri.int64_value(&[0]) as i32,
+            inner_tri.int64_value(&[1]) as i32,
+        ])
+        .reshape([1, 3])
+        .to_device(device);
+        let joined = TriangleMesh {
+            vertices: shell.vertices.shallow_clone(),
+            triangles: Tensor::cat(&[&shell.triangles, &bridge], 0),
+        };
+        let v = joined.vertices.size()[0];
+        assert_eq!(triangle_components(&joined.triangles, v).unwrap().1, 1, "{device:?}");
+        let inner_triangles = radius
+            .index_select(0, &shell.triangles.select(1, 0).to_kind(Kind::Int64))
+            .lt(0.55)
+            .sum(Kind::Int64)
+            .int64_value(&[]);
+
+        let views = ViewBatch::new(&dataset.train.cameras, device).unwrap();
+        let at = Viewpoints { views: &views, count: 50, size: dataset.size, batch: 8 };
+        let around_views =
+            ViewBatch::new(&surrounding_cameras(GridBox::centered(1.0), 32, 96), device).unwrap();
+        let around = Viewpoints { views: &around_views, count: 32, size: (96, 96), batch: 8 };
+        let (kept, cleanup) = remove_hidden_surface(&joined, at, around, 2).unwrap();
+        assert_eq!(cleanup.removed_components, 0, "{device:?}");
+        // Everything inside goes except the bridge's neighbourhood (two rings around it).
+        let left = inner_triangles + 1 - cleanup.removed_unseen_triangles;
+        assert!(
+            (1..=40).contains(&left),
+            "{device:?}: {left} of {inner_triangles} inner triangles left"
+        );
+        let kept_radius = kept.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
+        assert!(kept_radius.gt(0.55).sum(Kind::Int64).int64_value(&[]) > 0, "{device:?}");
+        // Without the margin only seen triangles remain: the bridge and the inner sphere go.
+        let (bare, _) = remove_hidden_surface(&joined, at, around, 0).unwrap();
+        let bare_radius = bare.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
+        assert!(bare_radius.min().double_value(&[]) > 0.75, "{device:?}");
     }
 }
 

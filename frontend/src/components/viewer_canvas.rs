@@ -46,19 +46,23 @@ impl ViewerHandle {
         }
     }
 
-    /// Shows a parsed GLB, decoding its base colour texture in the browser.
+    /// Shows a parsed GLB, decoding its base colour and normal textures in the browser.
     pub async fn show_model(&self, model: GlbModel) -> Result<(), String> {
         let triangles = model.mesh.triangle_count();
-        let bitmap = match &model.base_color {
-            Some((bytes, mime)) => Some(decode_image(bytes, mime).await?),
+        let base_color = match &model.base_color {
+            Some((bytes, mime)) => Some(decode_image(bytes, mime, true).await?),
+            None => None,
+        };
+        let normal = match &model.normal {
+            Some((bytes, mime)) => Some(decode_image(bytes, mime, false).await?),
             None => None,
         };
         self.show(model.mesh);
-        if let Some(bitmap) = bitmap {
-            self.viewer
-                .with_value(|v| v.as_ref().map(|v| v.set_texture(Some(&bitmap))))
-                .transpose()?;
-        }
+        self.viewer
+            .with_value(|v| {
+                v.as_ref().map(|v| v.set_textures(base_color.as_ref(), normal.as_ref()))
+            })
+            .transpose()?;
         self.set_attribute("data-model", "loaded");
         self.set_attribute("data-triangles", &triangles.to_string());
         Ok(())
@@ -85,16 +89,26 @@ impl Default for ViewerHandle {
     }
 }
 
-/// Decodes an encoded image with the browser's decoders.
-async fn decode_image(bytes: &[u8], mime: &str) -> Result<web_sys::ImageBitmap, String> {
+/// Decodes an encoded image with the browser's decoders; `colour` images may be colour-managed,
+/// data (a normal map) must keep its bytes as they are.
+async fn decode_image(
+    bytes: &[u8],
+    mime: &str,
+    colour: bool,
+) -> Result<web_sys::ImageBitmap, String> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
         .map_err(|e| format!("cannot read the texture: {e:?}"))?;
     let window = web_sys::window().ok_or("no window")?;
+    let bitmap_options = web_sys::ImageBitmapOptions::new();
+    if !colour {
+        bitmap_options.set_color_space_conversion(web_sys::ColorSpaceConversion::None);
+        bitmap_options.set_premultiply_alpha(web_sys::PremultiplyAlpha::None);
+    }
     let promise = window
-        .create_image_bitmap_with_blob(&blob)
+        .create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &bitmap_options)
         .map_err(|e| format!("cannot decode the texture: {e:?}"))?;
     let bitmap = wasm_bindgen_futures::JsFuture::from(promise)
         .await
@@ -105,13 +119,7 @@ async fn decode_image(bytes: &[u8], mime: &str) -> Result<web_sys::ImageBitmap, 
 /// The canvas of a [`ViewerHandle`], with its caption (triangles or the error).
 #[component]
 pub fn ViewerCanvas(handle: ViewerHandle, #[prop(into)] caption: Signal<String>) -> impl IntoView {
-    let empty = Mesh {
-        positions: Vec::new(),
-        normals: Vec::new(),
-        colors: Vec::new(),
-        indices: Vec::new(),
-        uvs: Vec::new(),
-    };
+    let empty = Mesh::default();
     handle.canvas.on_load(move |canvas| match Viewer::attach(&canvas, &empty) {
         Ok(viewer) => {
             handle.viewer.set_value(Some(viewer));

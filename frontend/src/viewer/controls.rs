@@ -138,9 +138,14 @@ impl Viewer {
         Ok(())
     }
 
-    /// Uses `image` as the base colour texture (see [`Renderer::set_base_color_texture`]).
-    pub fn set_texture(&self, image: Option<&web_sys::ImageBitmap>) -> Result<(), String> {
-        self.state.borrow_mut().renderer.set_base_color_texture(image)?;
+    /// Uses the images as the current mesh's base colour and normal textures (see
+    /// [`Renderer::set_textures`]).
+    pub fn set_textures(
+        &self,
+        base_color: Option<&web_sys::ImageBitmap>,
+        normal: Option<&web_sys::ImageBitmap>,
+    ) -> Result<(), String> {
+        self.state.borrow_mut().renderer.set_textures(base_color, normal)?;
         request_redraw(&self.state, &self.canvas);
         Ok(())
     }

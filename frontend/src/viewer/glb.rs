@@ -1,5 +1,5 @@
-//! Reads a result GLB (one or more triangle primitives, optional base colour texture) into the
-//! viewer's mesh, with the gltf crate doing the parsing and accessor decoding.
+//! Reads a result GLB (one or more triangle primitives, optional base colour and normal
+//! textures) into the viewer's mesh, with the gltf crate doing the parsing and accessor decoding.
 
 use super::mesh::{Mesh, vertex_normals};
 
@@ -10,6 +10,23 @@ pub struct GlbModel {
     pub mesh: Mesh,
     /// The first material's base colour texture: encoded bytes and MIME type.
     pub base_color: Option<(Vec<u8>, String)>,
+    /// The first material's normal texture, when every primitive has tangents for it.
+    pub normal: Option<(Vec<u8>, String)>,
+}
+
+/// The encoded bytes and MIME type of an image embedded in the GLB's binary chunk.
+fn embedded(
+    texture: &gltf::Texture<'_>,
+    blob: Option<&[u8]>,
+) -> Result<Option<(Vec<u8>, String)>, String> {
+    let (gltf::image::Source::View { view, mime_type }, Some(bin)) =
+        (texture.source().source(), blob)
+    else {
+        return Ok(None);
+    };
+    let (start, len) = (view.offset(), view.length());
+    let bytes = bin.get(start..start + len).ok_or("a texture lies outside the GLB")?;
+    Ok(Some((bytes.to_vec(), mime_type.to_owned())))
 }
 
 /// Parses a binary glTF.
@@ -20,15 +37,9 @@ pub fn parse(bytes: &[u8]) -> Result<GlbModel, String> {
         gltf::buffer::Source::Bin => blob,
         gltf::buffer::Source::Uri(_) => None,
     };
-    let mut mesh = Mesh {
-        positions: Vec::new(),
-        normals: Vec::new(),
-        colors: Vec::new(),
-        indices: Vec::new(),
-        uvs: Vec::new(),
-    };
-    let mut base_color = None;
-    let mut all_have_uvs = true;
+    let mut mesh = Mesh::default();
+    let (mut base_color, mut normal) = (None, None);
+    let (mut all_have_uvs, mut all_have_tangents) = (true, true);
     for node_mesh in gltf.meshes() {
         for primitive in node_mesh.primitives() {
             if primitive.mode() != gltf::mesh::Mode::Triangles {
@@ -62,17 +73,20 @@ pub fn parse(bytes: &[u8]) -> Result<GlbModel, String> {
                 Some(uv) if all_have_uvs => mesh.uvs.extend(uv.into_f32()),
                 _ => all_have_uvs = false,
             }
+            match reader.read_tangents() {
+                Some(t) if all_have_tangents => mesh.tangents.extend(t),
+                _ => all_have_tangents = false,
+            }
+            let material = primitive.material();
             if base_color.is_none()
-                && let Some(info) =
-                    primitive.material().pbr_metallic_roughness().base_color_texture()
-                && let gltf::image::Source::View { view, mime_type } =
-                    info.texture().source().source()
-                && let Some(bin) = blob
+                && let Some(info) = material.pbr_metallic_roughness().base_color_texture()
             {
-                let (start, len) = (view.offset(), view.length());
-                let bytes =
-                    bin.get(start..start + len).ok_or("the texture lies outside the GLB")?;
-                base_color = Some((bytes.to_vec(), mime_type.to_owned()));
+                base_color = embedded(&info.texture(), blob)?;
+            }
+            if normal.is_none()
+                && let Some(info) = material.normal_texture()
+            {
+                normal = embedded(&info.texture(), blob)?;
             }
             mesh.indices.extend(indices.iter().map(|i| i + base));
             mesh.positions.extend(positions);
@@ -86,6 +100,11 @@ pub fn parse(bytes: &[u8]) -> Result<GlbModel, String> {
     if !all_have_uvs || mesh.uvs.len() != mesh.positions.len() {
         mesh.uvs.clear();
         base_color = None;
+        all_have_tangents = false;
     }
-    Ok(GlbModel { mesh, base_color })
+    if !all_have_tangents || mesh.tangents.len() != mesh.positions.len() {
+        mesh.tangents.clear();
+        normal = None;
+    }
+    Ok(GlbModel { mesh, base_color, normal })
 }

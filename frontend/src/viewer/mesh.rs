@@ -3,7 +3,7 @@
 use glam::Vec3;
 
 /// An indexed triangle mesh with per-vertex normals and colours.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Mesh {
     /// Vertex positions.
     pub positions: Vec<[f32; 3]>,
@@ -15,6 +15,9 @@ pub struct Mesh {
     pub indices: Vec<u32>,
     /// Texture coordinates (glTF convention, origin top-left), one per position, or empty.
     pub uvs: Vec<[f32; 2]>,
+    /// glTF tangents (xyz, bitangent sign), one per position, or empty: the frames of the
+    /// normal map.
+    pub tangents: Vec<[f32; 4]>,
 }
 
 impl Mesh {
@@ -45,7 +48,7 @@ impl Mesh {
             None => vec![[0.7, 0.7, 0.7]; frame.positions.len()],
         };
         let normals = vertex_normals(&frame.positions, &indices);
-        Self { positions: frame.positions, normals, colors, indices, uvs: Vec::new() }
+        Self { positions: frame.positions, normals, colors, indices, ..Self::default() }
     }
 
     /// The undirected edges of triangle-list `indices`, each once, as line-list indices.
@@ -122,5 +125,5 @@ pub fn torus_knot(p: u32, q: u32, segments: u32, sides: u32) -> Mesh {
         }
     }
     let normals = vertex_normals(&positions, &indices);
-    Mesh { positions, normals, colors, indices, uvs: Vec::new() }
+    Mesh { positions, normals, colors, indices, ..Mesh::default() }
 }

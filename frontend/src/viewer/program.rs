@@ -7,13 +7,16 @@ layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
 layout(location = 2) in vec3 a_color;
 layout(location = 3) in vec2 a_uv;
+layout(location = 4) in vec4 a_tangent;
 uniform mat4 u_view_proj;
 out vec3 v_normal;
 out vec3 v_world;
 out vec3 v_color;
 out vec2 v_uv;
+out vec4 v_tangent;
 void main() {
     v_normal = a_normal;
+    v_tangent = a_tangent;
     v_world = a_position;
     v_color = a_color;
     v_uv = a_uv;
@@ -23,22 +26,32 @@ void main() {
 
 // Hemisphere ambient + a key light over the viewer's shoulder + a little Blinn-Phong. The base
 // colour is the vertex colour or, for textured meshes, the sRGB texture (sampled as linear);
-// `u_mode` 1 draws wireframe lines in a flat colour.
+// with a normal map the normal is read in the mesh's glTF tangent frame (bitangent =
+// cross(n, t) · w). `u_mode` 1 draws wireframe lines in a flat colour.
 const FRAGMENT: &str = r"#version 300 es
 precision highp float;
 in vec3 v_normal;
 in vec3 v_world;
 in vec3 v_color;
 in vec2 v_uv;
+in vec4 v_tangent;
 uniform vec3 u_eye;
 uniform sampler2D u_base;
+uniform sampler2D u_normal_map;
 uniform bool u_textured;
+uniform bool u_normal_mapped;
 uniform int u_mode;
 out vec4 frag;
 void main() {
     if (u_mode == 1) { frag = vec4(0.55, 0.75, 1.0, 1.0); return; }
     vec3 base = u_textured ? texture(u_base, v_uv).rgb : v_color;
     vec3 n = normalize(v_normal);
+    if (u_normal_mapped) {
+        vec3 t = normalize(v_tangent.xyz - n * dot(n, v_tangent.xyz));
+        vec3 b = cross(n, t) * (v_tangent.w < 0.0 ? -1.0 : 1.0);
+        vec3 local = texture(u_normal_map, v_uv).xyz * 2.0 - 1.0;
+        n = normalize(local.x * t + local.y * b + local.z * n);
+    }
     vec3 v = normalize(u_eye - v_world);
     if (dot(n, v) < 0.0) n = -n;
     vec3 l = normalize(v + vec3(0.3, 0.6, 0.2));

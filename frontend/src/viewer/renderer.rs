@@ -27,10 +27,13 @@ pub struct Renderer {
     edge_source: Vec<u32>,
     wireframe: bool,
     texture: Option<WebGlTexture>,
-    textured: bool,
+    normal_texture: Option<WebGlTexture>,
+    /// Whether the current mesh has tangents, without which a normal map is not applied.
+    has_tangents: bool,
     u_view_proj: Option<WebGlUniformLocation>,
     u_eye: Option<WebGlUniformLocation>,
     u_textured: Option<WebGlUniformLocation>,
+    u_normal_mapped: Option<WebGlUniformLocation>,
     u_mode: Option<WebGlUniformLocation>,
 }
 
@@ -49,6 +52,11 @@ impl Renderer {
         let u_eye = gl.get_uniform_location(&program, "u_eye");
         let u_textured = gl.get_uniform_location(&program, "u_textured");
         let u_mode = gl.get_uniform_location(&program, "u_mode");
+        let u_normal_mapped = gl.get_uniform_location(&program, "u_normal_mapped");
+        // Texture units: base colour on 0, normal map on 1.
+        gl.use_program(Some(&program));
+        gl.uniform1i(gl.get_uniform_location(&program, "u_base").as_ref(), 0);
+        gl.uniform1i(gl.get_uniform_location(&program, "u_normal_map").as_ref(), 1);
         Ok(Self {
             gl,
             canvas: canvas.clone(),
@@ -61,10 +69,12 @@ impl Renderer {
             edge_source: Vec::new(),
             wireframe: false,
             texture: None,
-            textured: false,
+            normal_texture: None,
+            has_tangents: false,
             u_view_proj,
             u_eye,
             u_textured,
+            u_normal_mapped,
             u_mode,
         })
     }
@@ -90,33 +100,19 @@ impl Renderer {
         Ok(())
     }
 
-    /// Uses `image` (sRGB) as the base colour texture of the current mesh's UVs; `None` goes
-    /// back to vertex colours.
-    pub fn set_base_color_texture(&mut self, image: Option<&ImageBitmap>) -> Result<(), String> {
-        let gl = &self.gl;
-        if let Some(old) = self.texture.take() {
-            gl.delete_texture(Some(&old));
+    /// Uses `base_color` (sRGB) and `normal` (linear, glTF's tangent-space convention) as the
+    /// textures of the current mesh's UVs; `None` goes back to vertex colours and to the
+    /// interpolated normals.
+    pub fn set_textures(
+        &mut self,
+        base_color: Option<&ImageBitmap>,
+        normal: Option<&ImageBitmap>,
+    ) -> Result<(), String> {
+        for old in [self.texture.take(), self.normal_texture.take()].into_iter().flatten() {
+            self.gl.delete_texture(Some(&old));
         }
-        self.textured = false;
-        let Some(image) = image else { return Ok(()) };
-        let texture = gl.create_texture().ok_or("cannot create a texture")?;
-        gl.bind_texture(Gl::TEXTURE_2D, Some(&texture));
-        gl.tex_image_2d_with_u32_and_u32_and_image_bitmap(
-            Gl::TEXTURE_2D,
-            0,
-            Gl::SRGB8_ALPHA8 as i32,
-            Gl::RGBA,
-            Gl::UNSIGNED_BYTE,
-            image,
-        )
-        .map_err(|e| format!("cannot upload the texture: {e:?}"))?;
-        gl.generate_mipmap(Gl::TEXTURE_2D);
-        gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_MIN_FILTER, Gl::LINEAR_MIPMAP_LINEAR as i32);
-        gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_MAG_FILTER, Gl::LINEAR as i32);
-        gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_WRAP_S, Gl::CLAMP_TO_EDGE as i32);
-        gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_WRAP_T, Gl::CLAMP_TO_EDGE as i32);
-        self.texture = Some(texture);
-        self.textured = true;
+        self.texture = base_color.map(|i| upload(&self.gl, i, Gl::SRGB8_ALPHA8)).transpose()?;
+        self.normal_texture = normal.map(|i| upload(&self.gl, i, Gl::RGBA8)).transpose()?;
         Ok(())
     }
 
@@ -146,6 +142,22 @@ impl Renderer {
             self.buffers.push(buffer);
         } else {
             gl.disable_vertex_attrib_array(3);
+        }
+        self.has_tangents =
+            mesh.tangents.len() == mesh.positions.len() && !mesh.tangents.is_empty();
+        if self.has_tangents {
+            let buffer = gl.create_buffer().ok_or("cannot create a vertex buffer")?;
+            gl.bind_buffer(Gl::ARRAY_BUFFER, Some(&buffer));
+            gl.buffer_data_with_u8_array(
+                Gl::ARRAY_BUFFER,
+                bytes_of(mesh.tangents.as_flattened()),
+                Gl::STATIC_DRAW,
+            );
+            gl.enable_vertex_attrib_array(4);
+            gl.vertex_attrib_pointer_with_i32(4, 4, Gl::FLOAT, false, 0, 0);
+            self.buffers.push(buffer);
+        } else {
+            gl.disable_vertex_attrib_array(4);
         }
         for (location, data) in [(0u32, &mesh.positions), (1, &mesh.normals), (2, &mesh.colors)] {
             let buffer = gl.create_buffer().ok_or("cannot create a vertex buffer")?;
@@ -203,12 +215,14 @@ impl Renderer {
             &view_proj.to_cols_array(),
         );
         gl.uniform3fv_with_f32_array(self.u_eye.as_ref(), &camera.eye().to_array());
-        gl.uniform1i(self.u_textured.as_ref(), i32::from(self.textured));
+        let normal_mapped = self.has_tangents && self.normal_texture.is_some();
+        gl.uniform1i(self.u_textured.as_ref(), i32::from(self.texture.is_some()));
+        gl.uniform1i(self.u_normal_mapped.as_ref(), i32::from(normal_mapped));
         gl.uniform1i(self.u_mode.as_ref(), 0);
-        if self.textured {
-            gl.active_texture(Gl::TEXTURE0);
-            gl.bind_texture(Gl::TEXTURE_2D, self.texture.as_ref());
-        }
+        gl.active_texture(Gl::TEXTURE1);
+        gl.bind_texture(Gl::TEXTURE_2D, self.normal_texture.as_ref().filter(|_| normal_mapped));
+        gl.active_texture(Gl::TEXTURE0);
+        gl.bind_texture(Gl::TEXTURE_2D, self.texture.as_ref());
         gl.bind_vertex_array(Some(&self.vao));
         // The surface is pushed back a little so the wireframe lines win the depth test.
         gl.enable(Gl::POLYGON_OFFSET_FILL);
@@ -239,12 +253,34 @@ impl Drop for Renderer {
         for buffer in self.edges.iter().map(|(b, _)| b).chain(&self.index_buffer) {
             self.gl.delete_buffer(Some(buffer));
         }
-        if let Some(texture) = &self.texture {
+        for texture in self.texture.iter().chain(&self.normal_texture) {
             self.gl.delete_texture(Some(texture));
         }
         self.gl.delete_vertex_array(Some(&self.vao));
         self.gl.delete_program(Some(&self.program));
     }
+}
+
+/// A mipmapped, edge-clamped texture of `image` stored as `format` (sRGB colour or linear data).
+fn upload(gl: &Gl, image: &ImageBitmap, format: u32) -> Result<WebGlTexture, String> {
+    let texture = gl.create_texture().ok_or("cannot create a texture")?;
+    gl.bind_texture(Gl::TEXTURE_2D, Some(&texture));
+    gl.tex_image_2d_with_u32_and_u32_and_image_bitmap(
+        Gl::TEXTURE_2D,
+        0,
+        format as i32,
+        Gl::RGBA,
+        Gl::UNSIGNED_BYTE,
+        image,
+    )
+    .map_err(|e| format!("cannot upload the texture: {e:?}"))?;
+    gl.generate_mipmap(Gl::TEXTURE_2D);
+    gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_MIN_FILTER, Gl::LINEAR_MIPMAP_LINEAR as i32);
+    gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_MAG_FILTER, Gl::LINEAR as i32);
+    gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_WRAP_S, Gl::CLAMP_TO_EDGE as i32);
+    gl.tex_parameteri(Gl::TEXTURE_2D, Gl::TEXTURE_WRAP_T, Gl::CLAMP_TO_EDGE as i32);
+    gl.bind_texture(Gl::TEXTURE_2D, None);
+    Ok(texture)
 }
 
 /// Views plain numeric data as bytes for upload; WebGL copies them before returning.

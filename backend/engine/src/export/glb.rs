@@ -42,6 +42,10 @@ pub fn to_glb_bytes(mesh: &ExportMesh) -> Result<Vec<u8>, ExportError> {
         let normal = gltf.accessor(&normals, Type::Vec3, Target::ArrayBuffer);
         attributes.insert(Valid(Semantic::Normals), normal);
     }
+    if let Some(tangents) = &mesh.tangents {
+        let tangent = gltf.accessor(tangents, Type::Vec4, Target::ArrayBuffer);
+        attributes.insert(Valid(Semantic::Tangents), tangent);
+    }
     if let Some(uvs) = &mesh.uvs {
         let uv = gltf.accessor(uvs, Type::Vec2, Target::ArrayBuffer);
         attributes.insert(Valid(Semantic::TexCoords(0)), uv);

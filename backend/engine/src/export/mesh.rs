@@ -14,6 +14,9 @@ pub struct ExportMesh {
     pub positions: Vec<[f32; 3]>,
     /// Per-vertex normals; need not be unit length (the writers normalize), must not be zero.
     pub normals: Option<Vec<[f32; 3]>>,
+    /// glTF TANGENT per vertex: unit xyz orthogonal to the normal, w = ±1 the bitangent's sign
+    /// (`cross(normal, xyz) · w`); the frames a normal map was baked in. Needs `normals`.
+    pub tangents: Option<Vec<[f32; 4]>>,
     /// Texture coordinates in glTF's convention: (0, 0) is the top-left of the image, v grows
     /// downwards. OBJ gets `1 - v`.
     pub uvs: Option<Vec<[f32; 2]>>,
@@ -35,8 +38,9 @@ pub struct PbrTextures {
     /// Linear occlusion (R), roughness (G) and metallic (B), glTF's packing. Without it the
     /// material has metallic 0 and roughness 1.
     pub orm: Option<RgbImage>,
-    /// Tangent-space normal map in glTF's convention (+X right, +Y towards the top of the image
-    /// i.e. towards smaller v, OpenGL style). No tangents are written: viewers derive MikkTSpace.
+    /// Tangent-space normal map in glTF's convention (+X along the tangent, +Y along the
+    /// bitangent, towards the top of the image i.e. smaller v, OpenGL style), in the mesh's
+    /// `tangents` when given, else in the MikkTSpace frames viewers derive.
     pub normal: Option<RgbImage>,
 }
 
@@ -72,6 +76,7 @@ impl ExportMesh {
             )));
         }
         check_len("normals", self.normals.as_ref().map(Vec::len), n)?;
+        check_len("tangents", self.tangents.as_ref().map(Vec::len), n)?;
         check_len("uvs", self.uvs.as_ref().map(Vec::len), n)?;
         check_len("colors", self.colors.as_ref().map(Vec::len), n)?;
 
@@ -82,6 +87,21 @@ impl ExportMesh {
                 return Err(ExportError::invalid(format!(
                     "normal {i} is {:?}, whose length cannot be normalized",
                     normals[i]
+                )));
+            }
+        }
+        if let Some(tangents) = &self.tangents {
+            if self.normals.is_none() {
+                return Err(ExportError::invalid("the mesh has tangents but no normals"));
+            }
+            check_finite("tangent", tangents)?;
+            if let Some(i) = tangents
+                .iter()
+                .position(|t| (length([t[0], t[1], t[2]]) - 1.0).abs() > 1e-3 || t[3].abs() != 1.0)
+            {
+                return Err(ExportError::invalid(format!(
+                    "tangent {i} is {:?}; glTF needs a unit xyz and w = ±1",
+                    tangents[i]
                 )));
             }
         }

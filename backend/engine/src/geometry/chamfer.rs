@@ -49,26 +49,38 @@ pub fn sample_surface(
         .f_add(&c.f_mul(&r1.f_mul(&r2)?)?)?)
 }
 
-/// Mean distance from each point of `from` `[N, 3]` to its nearest point of `to` `[M, 3]`,
-/// brute force in chunks on `device` (exact; fast on a GPU).
-pub fn mean_nearest_distance(
+/// Distance `[N]` (float32, on `device`) from each point of `from` `[N, 3]` to its nearest point
+/// of `to` `[M, 3]`, brute force in chunks (exact; fast on a GPU).
+pub fn nearest_distances(
     from: &Tensor,
     to: &Tensor,
     device: Device,
-) -> Result<f64, EngineError> {
+) -> Result<Tensor, EngineError> {
     let (from, to) = (
         from.f_to_kind(Kind::Float)?.f_to_device(device)?,
         to.f_to_kind(Kind::Float)?.f_to_device(device)?,
     );
     let n = from.size()[0];
-    let chunk = (1 << 26) / to.size()[0].max(1);
-    let mut total = 0.0;
-    for start in (0..n).step_by(chunk.max(1) as usize) {
+    let chunk = ((1 << 26) / to.size()[0].max(1)).max(1);
+    let mut parts = Vec::new();
+    for start in (0..n).step_by(chunk as usize) {
         let part = from.f_narrow(0, start, chunk.min(n - start))?;
-        let d = Tensor::f_cdist(&part, &to, 2.0, None)?.f_amin([1i64].as_slice(), false)?;
-        total += d.f_sum(Kind::Double)?.f_double_value(&[])?;
+        parts.push(Tensor::f_cdist(&part, &to, 2.0, None)?.f_amin([1i64].as_slice(), false)?);
     }
-    Ok(total / n as f64)
+    if parts.is_empty() {
+        return Ok(Tensor::f_zeros([0], (Kind::Float, device))?);
+    }
+    Ok(Tensor::f_cat(&parts, 0)?)
+}
+
+/// Mean of [`nearest_distances`].
+pub fn mean_nearest_distance(
+    from: &Tensor,
+    to: &Tensor,
+    device: Device,
+) -> Result<f64, EngineError> {
+    let n = from.size()[0].max(1);
+    Ok(nearest_distances(from, to, device)?.f_sum(Kind::Double)?.f_double_value(&[])? / n as f64)
 }
 
 /// Chamfer-L1 between two meshes with `samples` points on each.

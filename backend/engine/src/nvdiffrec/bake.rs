@@ -1,7 +1,7 @@
 //! From pass 1's surface to a textured mesh: a UV atlas (uvunwrap, a maintained pure-Rust
 //! xatlas-style unwrapper, where the issue measured xatlas running for minutes), then the
-//! material field baked into base-colour and occlusion/roughness/metallic textures by
-//! rasterizing the mesh in UV space.
+//! material field baked into base-colour, occlusion/roughness/metallic and tangent-space normal
+//! textures by rasterizing the mesh in UV space.
 //!
 //! Pass-1 surfaces are crumpled at the scale of a grid cell (on Suzanne a fifth of the edges
 //! fold by more than 90°), which shatters chart segmentation into ~44k charts that fit no single
@@ -13,9 +13,10 @@
 use tch::{Device, Kind, Tensor};
 
 use super::NvdiffrecError;
-use super::material::MaterialField;
-use crate::geometry::TriangleMesh;
+use super::material::{MaterialField, perturbed_normals};
 use crate::geometry::laplacian::smooth;
+use crate::geometry::tangents::{vertex_tangents, world_to_tangent};
+use crate::geometry::{TriangleMesh, vertex_normals};
 use crate::ops::raster::{interpolate, rasterize};
 
 /// A mesh with one UV per (split) vertex.
@@ -41,6 +42,24 @@ pub struct Baked {
     pub kd: Tensor,
     /// Occlusion, roughness, metallic.
     pub ks: Tensor,
+    /// Perturbed normals in the atlas's tangent frames ([`vertex_tangents`]), components in
+    /// [−1, 1]; (0, 0, 1) where nothing was baked.
+    pub normal: Tensor,
+}
+
+impl Unwrapped {
+    /// `[U, 3]` unit normals of the split vertices: those of the welded surface `welded`, so
+    /// that both sides of a seam agree.
+    pub fn normals(&self, welded: &TriangleMesh) -> Result<Tensor, NvdiffrecError> {
+        let normals = tch::no_grad(|| vertex_normals(&welded.vertices, &welded.triangles))?;
+        Ok(normals.f_index_select(0, &self.source)?)
+    }
+
+    /// `[U, 4]` glTF tangents of the split vertices (see [`vertex_tangents`]).
+    pub fn tangents(&self, welded: &TriangleMesh) -> Result<Tensor, NvdiffrecError> {
+        let normals = self.normals(welded)?;
+        Ok(tch::no_grad(|| vertex_tangents(&self.positions, &self.uvs, &self.triangles, &normals))?)
+    }
 }
 
 /// Rounds of smoothing of the copy of the surface that charts are cut on (see the module doc).
@@ -106,14 +125,17 @@ pub fn unwrap(mesh: &TriangleMesh, page_size: u32) -> Result<Unwrapped, Nvdiffre
     })
 }
 
-/// Samples `materials` at every texel the atlas covers; uncovered texels take the mean of their
-/// covered neighbours, grown outwards `padding` times, so bilinear and mip taps across chart
-/// borders do not pull in black.
+/// Samples `materials` at every texel the atlas covers of `unwrapped` (the split copy of
+/// `welded`); uncovered texels take the mean of their covered neighbours, grown outwards
+/// `padding` times, so bilinear and mip taps across chart borders do not pull in black.
 pub fn bake(
+    welded: &TriangleMesh,
     unwrapped: &Unwrapped,
     materials: &MaterialField,
     padding: usize,
 ) -> Result<Baked, NvdiffrecError> {
+    let normals = unwrapped.normals(welded)?;
+    let tangents = unwrapped.tangents(welded)?;
     tch::no_grad(|| {
         let (w, h) = unwrapped.size;
         let uv = &unwrapped.uvs;
@@ -128,22 +150,32 @@ pub fn bake(
             1,
         )?;
         let raster = rasterize(&clip, &unwrapped.triangles, (h, w), false)?;
-        let points = interpolate(&unwrapped.positions, &raster.rast, &unwrapped.triangles, None)?
+        let attributes = Tensor::f_cat(&[&unwrapped.positions, &normals, &tangents], 1)?;
+        let texels = interpolate(&attributes, &raster.rast, &unwrapped.triangles, None)?
             .out
-            .f_reshape([-1, 3])?;
+            .f_reshape([-1, 10])?;
         let covered_mask = raster.rast.f_select(3, 3)?.f_reshape([-1])?.f_gt(0.0)?;
         let covered = covered_mask.f_nonzero()?.f_squeeze_dim(1)?;
-        let material = materials.sample(&points.f_index_select(0, &covered)?)?;
+        let texels = texels.f_index_select(0, &covered)?;
+        let (points, normal, tangent) =
+            (texels.f_narrow(1, 0, 3)?, texels.f_narrow(1, 3, 3)?, texels.f_narrow(1, 6, 4)?);
+        let (material, offset) = materials.sample_all(&points)?;
+        let unit = normal
+            .f_div(&normal.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-12)?)?;
+        let local = world_to_tangent(&perturbed_normals(&unit, &offset)?, &tangent, &normal)?;
         let device = points.device();
-        let scatter = |values: &Tensor| -> Result<Tensor, tch::TchError> {
-            Tensor::f_zeros([h * w, 3], (Kind::Float, device))?
+        let scatter = |values: &Tensor, empty: [f32; 3]| -> Result<Tensor, tch::TchError> {
+            Tensor::from_slice(&empty)
+                .f_to_device(device)?
+                .f_repeat([h * w, 1])?
                 .f_index_copy(0, &covered, &values.f_to_kind(Kind::Float)?)?
                 .f_reshape([h, w, 3])
         };
         let mask = covered_mask.f_reshape([h, w])?.f_to_kind(Kind::Float)?;
-        let kd = dilate(&scatter(&material.kd)?, &mask, padding)?;
-        let ks = dilate(&scatter(&material.ks)?, &mask, padding)?;
-        Ok(Baked { kd, ks })
+        let kd = dilate(&scatter(&material.kd, [0.0; 3])?, &mask, padding)?;
+        let ks = dilate(&scatter(&material.ks, [0.0; 3])?, &mask, padding)?;
+        let normal = dilate(&scatter(&local, [0.0, 0.0, 1.0])?, &mask, padding)?;
+        Ok(Baked { kd, ks, normal })
     })
 }
 

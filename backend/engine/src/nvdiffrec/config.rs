@@ -57,8 +57,12 @@ pub struct Config {
     /// Fit the grid's cube to the visual hull of the training masks (within `grid_extent`)
     /// instead of using `[-grid_extent, grid_extent]³` as is.
     pub fit_grid: bool,
-    /// Drop connected components of the final pass-1 mesh that no training view sees.
+    /// Drop the surface of the final pass-1 mesh that no training view sees: components
+    /// without a seen triangle, then unseen triangles beyond `visible_margin_rings`.
     pub remove_hidden: bool,
+    /// Vertex rings around seen triangles kept by `remove_hidden`, so that visible triangles
+    /// too small to cover a pixel centre stay.
+    pub visible_margin_rings: u32,
     /// Rounds of umbrella smoothing of the final pass-1 surface. DMTet's surface wrinkles at the
     /// scale of a grid cell (Suzanne at grid 128: 1.53× the true area); 3 rounds bring it to
     /// 1.09× and lower the Chamfer distance (bench/RESULTS.md). 0 turns it off.
@@ -163,6 +167,7 @@ impl Default for Config {
             hash_table_log2: 19,
             fit_grid: true,
             remove_hidden: true,
+            visible_margin_rings: 2,
             surface_smoothing: 3,
             texture_size: 1024,
             snapshot_every: 25,
@@ -232,6 +237,9 @@ impl Config {
         }
         if !(64..=8192).contains(&self.texture_size) {
             return fail(format!("texture_size {} is outside 64..=8192", self.texture_size));
+        }
+        if self.visible_margin_rings > 16 {
+            return fail(format!("visible_margin_rings {} is above 16", self.visible_margin_rings));
         }
         if self.surface_smoothing > 100 {
             return fail(format!(

@@ -1,5 +1,11 @@
 //! The material field: a hash-grid encoding and a small MLP mapping a surface point to base
-//! colour (kd) and occlusion/roughness/metallic (ks), as nvdiffrec's `MLPTexture3D`.
+//! colour (kd), occlusion/roughness/metallic (ks) and a normal perturbation, as nvdiffrec's
+//! `MLPTexture3D` with its nine `kd_ks_normal` channels.
+//!
+//! The reference learns the perturbation in a tangent frame built from per-tetrahedron dummy UVs
+//! and then bakes it into a texture whose frame is unrelated to it. Here it is a world-space
+//! offset whose tangential part tilts the normal: no tangent frame is needed during pass 1, and
+//! the bake converts it exactly into the atlas's tangent frame.
 
 use tch::Tensor;
 
@@ -39,12 +45,18 @@ impl MaterialField {
         config: HashGridConfig,
     ) -> Result<Self, NvdiffrecError> {
         let grid = HashGrid::new(&(path / "encoding"), config)?;
-        let mlp = Mlp::new(&(path / "mlp"), grid.output_dim(), 32, 2, 6)?;
+        let mlp = Mlp::new(&(path / "mlp"), grid.output_dim(), 32, 2, 9)?;
         Ok(Self { grid, mlp, domain })
     }
 
     /// kd and ks at world points `[N, 3]`.
     pub fn sample(&self, points: &Tensor) -> Result<Material, NvdiffrecError> {
+        Ok(self.sample_all(points)?.0)
+    }
+
+    /// kd, ks and the normal offset `[N, 3]` (each component in [−1, 1], 0 = unperturbed; see
+    /// [`perturbed_normals`]) at world points `[N, 3]`.
+    pub fn sample_all(&self, points: &Tensor) -> Result<(Material, Tensor), NvdiffrecError> {
         let unit = self.domain.to_unit(points)?;
         let out = self.mlp.forward(&self.grid.forward(&unit)?).f_sigmoid()?;
         let kd = out.f_narrow(1, 0, 3)?;
@@ -54,6 +66,17 @@ impl MaterialField {
             .f_to_kind(out.kind())?
             .f_to_device(device)?;
         let ks = out.f_narrow(1, 3, 3)?.f_mul(&span)?.f_add(&lo)?;
-        Ok(Material { kd, ks })
+        let offset = out.f_narrow(1, 6, 3)?.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?;
+        Ok((Material { kd, ks }, offset))
     }
+}
+
+/// Unit normals `[N, 3]` tilted by the tangential part of `offset` `[N, 3]`:
+/// `normalize(n + offset − (offset · n) n)`. At most 60° (the tangential part is at most √3
+/// long), so the shading normal never faces away from the surface's side.
+pub fn perturbed_normals(normals: &Tensor, offset: &Tensor) -> Result<Tensor, NvdiffrecError> {
+    let along = offset.f_mul(normals)?.f_sum_dim_intlist([1i64].as_slice(), true, offset.kind())?;
+    let tilted = normals.f_add(&offset.f_sub(&normals.f_mul(&along)?)?)?;
+    Ok(tilted
+        .f_div(&tilted.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-8)?)?)
 }

@@ -73,6 +73,7 @@ pub fn export_mesh(pass: &PassOutput) -> Result<ExportMesh, NvdiffrecError> {
     Ok(ExportMesh {
         positions: host_rows::<3>(&pass.mesh.vertices)?,
         normals: Some(host_rows::<3>(&normals)?),
+        tangents: None,
         uvs: None,
         colors: Some(host_rows::<3>(&pass.kd)?),
         triangles: triangles.as_chunks::<3>().0.iter().map(|t| t.map(|i| i as u32)).collect(),
@@ -95,15 +96,16 @@ fn to_rgb8(image: &Tensor, srgb: bool) -> Result<(u32, u32, Vec<u8>), NvdiffrecE
     Ok((w as u32, h as u32, bytes))
 }
 
-/// The unwrapped mesh with its baked textures: base colour (sRGB) and glTF's ORM packing
-/// (occlusion 1 = unoccluded, since nvdiffrec does not learn occlusion; roughness; metallic).
+/// The unwrapped mesh with its baked textures: base colour (sRGB), glTF's ORM packing
+/// (occlusion 1 = unoccluded, since nvdiffrec does not learn occlusion; roughness; metallic) and
+/// the normal map, with the tangent frames it was baked in.
 pub fn textured_mesh(
     welded: &TriangleMesh,
     unwrapped: &Unwrapped,
     baked: &Baked,
 ) -> Result<ExportMesh, NvdiffrecError> {
-    let normals = tch::no_grad(|| vertex_normals(&welded.vertices, &welded.triangles))?
-        .f_index_select(0, &unwrapped.source)?;
+    let normals = unwrapped.normals(welded)?;
+    let tangents = unwrapped.tangents(welded)?;
     let triangles = Vec::<i64>::try_from(
         unwrapped.triangles.f_to_kind(Kind::Int64)?.f_to_device(Device::Cpu)?.f_reshape([-1])?,
     )?;
@@ -117,13 +119,17 @@ pub fn textured_mesh(
     let (_, _, orm) = to_rgb8(&orm, false)?;
     let orm = image::RgbImage::from_raw(w, h, orm)
         .ok_or_else(|| NvdiffrecError::Config("ORM texture has the wrong size".into()))?;
+    let (_, _, normal) = to_rgb8(&baked.normal.f_mul_scalar(0.5)?.f_add_scalar(0.5)?, false)?;
+    let normal = image::RgbImage::from_raw(w, h, normal)
+        .ok_or_else(|| NvdiffrecError::Config("normal texture has the wrong size".into()))?;
     Ok(ExportMesh {
         positions: host_rows::<3>(&unwrapped.positions)?,
         normals: Some(host_rows::<3>(&normals)?),
+        tangents: Some(host_rows::<4>(&tangents)?),
         uvs: Some(host_rows::<2>(&unwrapped.uvs)?),
         colors: None,
         triangles: triangles.as_chunks::<3>().0.iter().map(|t| t.map(|i| i as u32)).collect(),
-        material: Some(PbrTextures { base_color, orm: Some(orm), normal: None }),
+        material: Some(PbrTextures { base_color, orm: Some(orm), normal: Some(normal) }),
     })
 }
 

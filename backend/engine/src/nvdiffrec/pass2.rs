@@ -52,6 +52,26 @@ pub fn laplacian_loss(values: &Tensor, triangles: &Tensor) -> Result<Tensor, Nvd
     Ok(umbrella(values, triangles)?.f_square()?.f_mean(Kind::Float)?)
 }
 
+/// Clamps a tangent-space normal map `[.., 3]` in place to x, y ∈ [−1, 1], z ∈ [0, 1] (the
+/// reference's normal-texture bounds: never facing into the surface).
+fn keep_in_hemisphere(normal_map: &Tensor) -> Result<(), NvdiffrecError> {
+    tch::no_grad(|| -> Result<(), tch::TchError> {
+        let mut xy = normal_map.f_narrow(-1, 0, 2)?;
+        let _ = xy.f_clamp_(-1.0, 1.0)?;
+        let mut z = normal_map.f_narrow(-1, 2, 1)?;
+        let _ = z.f_clamp_(0.0, 1.0)?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// `[H, W, 3]` vectors scaled to unit length; (0, 0, 1) where one has none.
+fn unit_vectors(map: &Tensor) -> Result<Tensor, NvdiffrecError> {
+    let length = map.f_norm_scalaropt_dim(2, [-1i64].as_slice(), true)?;
+    let up = Tensor::from_slice(&[0.0f32, 0.0, 1.0]).f_to_device(map.device())?.f_expand_as(map)?;
+    Ok(map.f_div(&length.f_clamp_min(1e-6)?)?.f_where_self(&length.f_gt(1e-6)?, &up)?)
+}
+
 /// Runs pass 2 from pass 1's output and its unwrapped, baked atlas.
 #[allow(clippy::too_many_arguments)] // the pipeline's stages, each needed
 pub fn run_pass2(
@@ -69,6 +89,8 @@ pub fn run_pass2(
     let offsets = Tensor::f_zeros_like(&welded.vertices)?.f_set_requires_grad(true)?;
     let kd = baked.kd.f_unsqueeze(0)?.f_detach()?.f_contiguous()?.f_set_requires_grad(true)?;
     let ks = baked.ks.f_unsqueeze(0)?.f_detach()?.f_contiguous()?.f_set_requires_grad(true)?;
+    let normal_map =
+        baked.normal.f_unsqueeze(0)?.f_detach()?.f_contiguous()?.f_set_requires_grad(true)?;
     let light = &pass1.light;
     let mut adam = Adam::new(vec![
         ParamGroup {
@@ -78,7 +100,7 @@ pub fn run_pass2(
         },
         ParamGroup {
             name: "textures",
-            params: vec![kd.shallow_clone(), ks.shallow_clone()],
+            params: vec![kd.shallow_clone(), ks.shallow_clone(), normal_map.shallow_clone()],
             lr: config.pass2_learning_rate,
         },
         ParamGroup {
@@ -107,8 +129,10 @@ pub fn run_pass2(
     let surface = Surface::Textures {
         kd: &kd,
         ks: &ks,
+        normal: &normal_map,
         uvs: &unwrapped.uvs,
         triangles: &unwrapped.triangles,
+        source: &unwrapped.source,
     };
     while iteration < config.pass2_iterations {
         if cancel.load(Ordering::Relaxed) {
@@ -163,6 +187,7 @@ pub fn run_pass2(
         adam.zero_grad();
         total.f_backward()?;
         adam.step()?;
+        keep_in_hemisphere(&normal_map)?;
         iteration += 1;
         let elapsed = last_tick.0.elapsed().as_secs_f64();
         if elapsed > 0.5 || speed == 0.0 {
@@ -198,6 +223,7 @@ pub fn run_pass2(
         let textures = Baked {
             kd: kd.f_detach()?.f_squeeze_dim(0)?.f_clamp(0.0, 1.0)?,
             ks: ks.f_detach()?.f_squeeze_dim(0)?.f_clamp(0.0, 1.0)?,
+            normal: unit_vectors(&normal_map.f_detach()?.f_squeeze_dim(0)?)?,
         };
         let unwrapped = Unwrapped {
             positions: vertices.f_index_select(0, &unwrapped.source)?,

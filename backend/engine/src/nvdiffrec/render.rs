@@ -6,10 +6,10 @@
 use tch::{Kind, Tensor};
 
 use super::NvdiffrecError;
-use super::material::MaterialField;
-use super::material::{KS_MAX, KS_MIN};
+use super::material::{KS_MAX, KS_MIN, MaterialField, perturbed_normals};
 use super::profile::PhaseTimer;
 use super::views::ViewBatch;
+use crate::geometry::tangents::{tangent_to_world, vertex_tangents};
 use crate::geometry::{TriangleMesh, vertex_normals};
 use crate::ops::raster::{Topology, antialias, interpolate, rasterize};
 use crate::ops::texture::Mipmaps;
@@ -56,17 +56,25 @@ pub enum Surface<'a> {
         kd: &'a Tensor,
         /// Occlusion/roughness/metallic `[1, H, W, 3]`.
         ks: &'a Tensor,
+        /// Tangent-space normal map `[1, H, W, 3]` (components in [−1, 1], z towards the
+        /// outside), in the frames of [`vertex_tangents`].
+        normal: &'a Tensor,
         /// `[U, 2]` UVs of the split vertices.
         uvs: &'a Tensor,
         /// `[F, 3]` triangles over the split vertices, in the mesh's triangle order.
         triangles: &'a Tensor,
+        /// `[U]` int64: the mesh vertex each split vertex came from.
+        source: &'a Tensor,
     },
 }
 
-/// kd and ks from textures at `uv` `[N, 2]`, clamped to the material field's ranges.
-fn sample_textures(kd: &Tensor, ks: &Tensor, uv: &Tensor) -> Result<Material, NvdiffrecError> {
-    let n = uv.size()[0];
-    let lookup = |t: &Tensor| -> Result<Tensor, NvdiffrecError> {
+/// Bilinear lookups of `[1, H, W, 3]` textures at `uv` `[N, 2]`.
+struct Lookup<'a>(&'a Tensor);
+
+impl Lookup<'_> {
+    fn at(&self, t: &Tensor) -> Result<Tensor, NvdiffrecError> {
+        let uv = self.0;
+        let n = uv.size()[0];
         let mips = Mipmaps::build(t, 1)?;
         let out = texture(
             &mips,
@@ -77,9 +85,14 @@ fn sample_textures(kd: &Tensor, ks: &Tensor, uv: &Tensor) -> Result<Material, Nv
             0.0,
         )?;
         Ok(out.f_reshape([n, 3])?)
-    };
-    let kd = lookup(kd)?.f_clamp(0.0, 1.0)?;
-    let ks = lookup(ks)?;
+    }
+}
+
+/// kd and ks from textures at `uv` `[N, 2]`, clamped to the material field's ranges.
+fn sample_textures(kd: &Tensor, ks: &Tensor, uv: &Tensor) -> Result<Material, NvdiffrecError> {
+    let lookup = Lookup(uv);
+    let kd = lookup.at(kd)?.f_clamp(0.0, 1.0)?;
+    let ks = lookup.at(ks)?;
     let device = uv.device();
     let lo = Tensor::from_slice(&KS_MIN).f_to_kind(Kind::Float)?.f_to_device(device)?;
     let hi = Tensor::from_slice(&KS_MAX).f_to_kind(Kind::Float)?.f_to_device(device)?;
@@ -104,7 +117,7 @@ pub fn render(
     let raster = rasterize(&clip, &mesh.triangles, (h, w), false)?;
     timer.mark("rasterize");
     let normals = vertex_normals(&mesh.vertices, &mesh.triangles)?;
-    let attributes = Tensor::f_cat(&[mesh.vertices.shallow_clone(), normals], 1)?;
+    let attributes = Tensor::f_cat(&[mesh.vertices.shallow_clone(), normals.shallow_clone()], 1)?;
     let gbuffer = interpolate(&attributes, &raster.rast, &mesh.triangles, None)?.out; // [B, H, W, 6]
     let gbuffer = timer.marker("bwd: up to interpolate", &gbuffer)?;
     let flat = gbuffer.f_reshape([-1, 6])?;
@@ -113,7 +126,7 @@ pub fn render(
     let points = flat.f_index_select(0, &covered)?;
     let pos = points.f_narrow(1, 0, 3)?;
     let normal = points.f_narrow(1, 3, 3)?;
-    let normal = normal
+    let mut normal = normal
         .f_div(&normal.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-8)?)?;
     let camera = views
         .positions
@@ -123,18 +136,32 @@ pub fn render(
     timer.mark("g-buffer");
     let pos = timer.marker("bwd: up to g-buffer gather", &pos)?;
     let (material, kd_jitter, ks_jitter) = match scene.surface {
-        Surface::Textures { kd, ks, uvs, triangles } => {
-            // UVs live on the split vertices; triangle ids are shared, so the same raster
-            // serves both.
-            let uv = interpolate(uvs, &raster.rast.f_detach()?, triangles, None)?
+        Surface::Textures { kd, ks, normal: normal_map, uvs, triangles, source } => {
+            // UVs and tangent frames live on the split vertices; triangle ids are shared, so
+            // the same raster serves both. Frames follow the moving surface but pass no
+            // gradient (as a normal map's frame is data, not geometry).
+            let tangents = tch::no_grad(|| {
+                vertex_tangents(
+                    &mesh.vertices.f_detach()?.f_index_select(0, source)?,
+                    uvs,
+                    triangles,
+                    &normals.f_detach()?.f_index_select(0, source)?,
+                )
+            })?;
+            let split = Tensor::f_cat(&[uvs.shallow_clone(), tangents], 1)?;
+            let split = interpolate(&split, &raster.rast.f_detach()?, triangles, None)?
                 .out
-                .f_reshape([-1, 2])?
+                .f_reshape([-1, 6])?
                 .f_index_select(0, &covered)?;
+            let uv = split.f_narrow(1, 0, 2)?;
+            let local = Lookup(&uv).at(normal_map)?;
+            normal = tangent_to_world(&local, &split.f_narrow(1, 2, 4)?, &normal)?;
             let none = Tensor::f_zeros([1], (Kind::Float, device))?;
             (sample_textures(kd, ks, &uv)?, none.shallow_clone(), none)
         }
         Surface::Field(field) => {
-            let material = field.sample(&pos)?;
+            let (material, offset) = field.sample_all(&pos)?;
+            normal = perturbed_normals(&normal, &offset)?;
             let material = Material {
                 kd: timer.marker("bwd: up to materials", &material.kd)?,
                 ks: material.ks,

@@ -10,7 +10,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::bounds::{GridBox, fit_to_masks};
 use super::checkpoint;
-use super::cleanup::{Cleanup, remove_hidden_components};
+use super::cleanup::{Cleanup, Viewpoints, remove_hidden_surface, surrounding_cameras};
 use super::dmtet::Dmtet;
 use super::eval::{Evaluation, evaluate};
 use super::loss::{log_l1, mse};
@@ -321,8 +321,19 @@ pub fn run_pass1(
         // A cancelled run returns at once: no cleanup and no test-view evaluation.
         let (mesh, cleanup) = if config.remove_hidden && !cancelled && mesh.triangles.size()[0] > 0
         {
+            // Twice the training resolution: small seen triangles are found directly.
+            let at = Viewpoints {
+                views: &train_views,
+                count: n_train,
+                size: (size.0 * 2, size.1 * 2),
+                batch,
+            };
+            // 64 views around the object at ~4 pixels per grid cell.
+            let side = 4 * config.grid_resolution.clamp(8, 256) as u32;
+            let around_views = ViewBatch::new(&surrounding_cameras(domain, 64, side), device)?;
+            let around = Viewpoints { views: &around_views, count: 64, size: (side, side), batch };
             let (mesh, cleanup) =
-                remove_hidden_components(&mesh, &train_views, n_train, size, batch)?;
+                remove_hidden_surface(&mesh, at, around, config.visible_margin_rings)?;
             tracing::info!(?cleanup, "removed surface no training view sees");
             (mesh, Some(cleanup))
         } else {
