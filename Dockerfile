@@ -2,6 +2,7 @@
 #
 #   docker build -t meshcast .
 #   docker run --gpus all -p 8080:8080 -v meshcast-data:/data -v "$PWD/weights:/app/weights" meshcast
+#   docker run --rm -v "$PWD/weights:/app/weights" meshcast weights fetch   # ReconViaGen's weights, once
 #
 # libtorch 2.11 ships for CUDA 12.6 and newer; the cu126 wheel's libraries come along, so the
 # runtime image needs only the driver (CUDA minor-version compatibility covers 12.x drivers; the

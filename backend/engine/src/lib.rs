@@ -15,7 +15,9 @@ pub mod kernels;
 pub mod nn;
 pub mod nvdiffrec;
 pub mod ops;
+pub mod reconviagen;
 pub mod render;
+pub mod weights;
 
 /// The tch version the engine is built on, for callers that pass devices and tensors in.
 pub use tch;

@@ -51,13 +51,39 @@ impl HealthService {
     fn model_status(&self, model: ModelName) -> ModelStatus {
         let reason = match (model, self.jobs.availability(model)) {
             (_, Ok(())) => None,
-            (ModelName::Reconviagen, Err(reason)) => Some(format!(
-                "{reason} (its weights will be read from {})",
-                self.weights_dir.display()
-            )),
+            (ModelName::Reconviagen, Err(reason)) => {
+                Some(format!("{reason}; {}", self.reconviagen_weights()))
+            }
             (_, Err(reason)) => Some(reason),
         };
         ModelStatus { name: model, available: reason.is_none(), reason }
+    }
+}
+
+impl HealthService {
+    /// Whether ReconViaGen's weights are in the weights folder, naming what is missing.
+    fn reconviagen_weights(&self) -> String {
+        let manifest = match crate::weights::Manifest::bundled() {
+            Ok(m) => m,
+            Err(e) => return e.to_string(),
+        };
+        let dir = &self.weights_dir;
+        let missing: Vec<String> = manifest
+            .models()
+            .iter()
+            .flat_map(|m| manifest.missing(dir, m))
+            .map(|p| p.display().to_string())
+            .collect();
+        match missing.as_slice() {
+            [] => format!("its weights are in {}", dir.display()),
+            [first, rest @ ..] => format!(
+                "{} of its {} weight files are missing from {} (first: {first}{}); run `meshcast weights fetch`",
+                missing.len(),
+                manifest.file.len(),
+                dir.display(),
+                if rest.is_empty() { String::new() } else { ", …".to_owned() },
+            ),
+        }
     }
 }
 

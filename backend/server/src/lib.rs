@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod serve;
 pub mod state;
 pub mod web;
+pub mod weights;
 
 pub use config::{Config, DeviceChoice};
 pub use serve::{ServeError, app, serve};

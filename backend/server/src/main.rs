@@ -26,6 +26,8 @@ enum Command {
     Serve(ServeArgs),
     /// Reconstruct a mesh from a posed dataset folder into an output folder.
     Reconstruct(cli::reconstruct::ReconstructArgs),
+    /// List or download model weights (`weights/manifest.toml`).
+    Weights(cli::weights::WeightsArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
             .block_on(meshcast_server::serve(args.into()))
             .map(|()| ExitCode::SUCCESS)
             .map_err(anyhow::Error::from),
+        Command::Weights(args) => cli::weights::run(args).map(|()| ExitCode::SUCCESS),
         Command::Reconstruct(args) => {
             runtime.block_on(cli::reconstruct::run(args)).map(|outcome| match outcome {
                 cli::reconstruct::Outcome::Finished => ExitCode::SUCCESS,

@@ -65,6 +65,15 @@ async fn health_lists_cpu_and_both_models_with_reasons() {
             "{model:?}"
         );
     }
+    // Without weights, ReconViaGen's reason says which are missing and how to get them.
+    let reconviagen = health.models.iter().find(|m| m.name == ModelName::Reconviagen).unwrap();
+    let reason = reconviagen.reason.as_deref().unwrap_or_default();
+    assert!(
+        !reconviagen.available
+            && reason.contains("19 of its 19 weight files are missing")
+            && reason.contains("meshcast weights fetch"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]

@@ -1,3 +1,4 @@
 //! Command-line entries other than `serve`.
 
 pub mod reconstruct;
+pub mod weights;

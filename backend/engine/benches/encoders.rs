@@ -1,0 +1,157 @@
+//! `cargo bench -p meshcast-engine --bench encoders -- [--views 8] [--runs 10] [--device cuda:0|cpu]
+//! [--append FILE]`
+//!
+//! ReconViaGen's image encoders at full size with random weights: DINOv2 ViT-L/14-reg (the image
+//! condition; float32 as the pipeline runs it, and bf16) and the VGGT aggregator (bf16 autocast, the four
+//! layers the conditions read) on `--views` 518² views. Prints the median seconds of each, their
+//! sum against the issue's 0.25 s budget, the float32 aggregator for comparison, and the peak
+//! GPU memory in use (device-wide, sampled every 10 ms).
+
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use meshcast_engine::reconviagen::{
+    Aggregator, AggregatorConfig, Dinov2, Dinov2Config, Precision, Trace,
+};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone())
+}
+
+/// Random weights of the right scale: N(0, 1/fan_in) for matrices and filters, 1 for norm
+/// weights, small values for biases, LayerScale and tokens.
+fn randomize(vs: &VarStore) {
+    tch::no_grad(|| {
+        for (name, mut t) in vs.variables() {
+            let size = t.size();
+            if name.ends_with("norm1.weight")
+                || name.ends_with("norm2.weight")
+                || name.ends_with("norm.weight")
+            {
+                let _ = t.fill_(1.0);
+            } else if size.len() >= 2 && !name.contains("token") && !name.contains("pos_embed") {
+                let fan_in: i64 = size[1..].iter().product();
+                let _ = t.normal_(0.0, 1.0 / (fan_in as f64).sqrt());
+            } else {
+                let _ = t.normal_(0.0, 0.02);
+            }
+        }
+    });
+}
+
+fn synchronize(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+/// Median wall seconds of `runs` calls of `f` after two warm-up calls.
+fn time(device: Device, runs: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..2 {
+        f();
+    }
+    synchronize(device);
+    let mut seconds: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            synchronize(device);
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    seconds.sort_by(f64::total_cmp);
+    seconds[seconds.len() / 2]
+}
+
+fn memory_sampler(device: Device, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let Device::Cuda(ordinal) = device else { return 0 };
+        let Ok(ctx) = meshcast_engine::kernels::cuda_context(ordinal) else { return 0 };
+        if ctx.bind_to_thread().is_err() {
+            return 0;
+        }
+        let peak = AtomicUsize::new(0);
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok((free, total)) = cudarc::driver::result::mem_get_info() {
+                peak.fetch_max(total - free, Ordering::Relaxed);
+            }
+            #[allow(clippy::disallowed_methods)] // a sampling thread outside any async runtime
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        peak.load(Ordering::Relaxed)
+    })
+}
+
+fn main() {
+    let device = match arg("--device").as_deref() {
+        Some("cpu") => Device::Cpu,
+        _ if tch::Cuda::is_available() => Device::Cuda(0),
+        _ => Device::Cpu,
+    };
+    let views: i64 = arg("--views").map_or(8, |v| v.parse().unwrap());
+    let runs: usize = arg("--runs").map_or(10, |v| v.parse().unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = memory_sampler(device, stop.clone());
+
+    let dino_vs = VarStore::new(device);
+    let dino = Dinov2::new(&dino_vs.root(), Dinov2Config::VITL14_REG);
+    randomize(&dino_vs);
+    let vggt_vs = VarStore::new(device);
+    let aggregator = Aggregator::new(&vggt_vs.root(), AggregatorConfig::VGGT);
+    randomize(&vggt_vs);
+    let images = Tensor::rand([1, views, 3, 518, 518], (Kind::Float, device));
+    let layers = [4, 11, 17, 23];
+
+    let dino_s = time(device, runs, || {
+        tch::no_grad(|| {
+            let flat = images.reshape([views, 3, 518, 518]);
+            dino.forward(&flat, Precision::Float32, &mut Trace::off()).unwrap();
+        });
+    });
+    let dino_bf16 = time(device, runs, || {
+        tch::no_grad(|| {
+            let flat = images.reshape([views, 3, 518, 518]);
+            dino.forward(&flat, Precision::Bf16Autocast, &mut Trace::off()).unwrap();
+        });
+    });
+    let vggt_bf16 = time(device, runs, || {
+        tch::no_grad(|| {
+            aggregator
+                .forward(&images, &layers, Precision::Bf16Autocast, &mut Trace::off())
+                .unwrap()
+        });
+    });
+    let vggt_f32 = time(device, runs.min(3), || {
+        tch::no_grad(|| {
+            aggregator.forward(&images, &layers, Precision::Float32, &mut Trace::off()).unwrap()
+        });
+    });
+    stop.store(true, Ordering::Relaxed);
+    let peak = sampler.join().unwrap_or(0) as f64 / f64::from(1u32 << 30);
+
+    let names: Vec<String> =
+        meshcast_engine::probe_devices().iter().map(|d| d.name.clone()).collect();
+    let report = format!(
+        "Devices: {}; run on {device:?}; {views} views at 518², median of {runs} runs.\n\n\
+         | DINOv2 f32 s | DINOv2 bf16 s | aggregator bf16 s | both bf16 s | of the 0.25 s budget | aggregator f32 s | bf16 speed-up | peak GPU GiB |\n\
+         |---|---|---|---|---|---|---|---|\n\
+         | {dino_s:.3} | {dino_bf16:.3} | {vggt_bf16:.3} | {:.3} | {:.2}× | {vggt_f32:.3} | {:.2}× | {peak:.1} |\n",
+        names.join(", "),
+        dino_bf16 + vggt_bf16,
+        (dino_bf16 + vggt_bf16) / 0.25,
+        vggt_f32 / vggt_bf16,
+    );
+    print!("{report}");
+    if let Some(path) = arg("--append") {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).create(true).open(&path).unwrap();
+        writeln!(file, "\n## ReconViaGen encoders benchmark run\n\n{report}").unwrap();
+        println!("appended to {path}");
+    }
+}

@@ -1,0 +1,16 @@
+//! ReconViaGen (TRELLIS + VGGT), ported module by module from the reference implementation and
+//! checked against its outputs (tests/data/goldens/reconviagen). So far: the two image encoders,
+//! DINOv2 ViT-L/14 with registers and the VGGT aggregator.
+
+pub mod aggregator;
+pub mod dinov2;
+pub mod layers;
+pub mod precision;
+pub mod preprocess;
+pub mod rope;
+pub mod trace;
+
+pub use aggregator::{Aggregator, AggregatorConfig};
+pub use dinov2::{Dinov2, Dinov2Config};
+pub use precision::Precision;
+pub use trace::Trace;

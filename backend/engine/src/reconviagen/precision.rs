@@ -1,0 +1,39 @@
+//! The arithmetic the reference runs each op in. VGGT runs under
+//! `torch.autocast(dtype=bfloat16)`: matrix products, convolutions and attention compute in
+//! bf16 while layer norms and everything elementwise stay in float32. tch's autocast knows only
+//! fp16, so the bf16 policy is applied explicitly, op by op, through [`Precision::matmul_input`]
+//! and [`Precision::output`].
+
+use tch::{Kind, Tensor};
+
+/// How the matrix-product ops of a forward pass compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Everything in float32 (the golden reference's float32 run).
+    #[default]
+    Float32,
+    /// bf16 matrix products, convolutions and attention, float32 elsewhere (the pipeline's
+    /// autocast on GPUs of compute capability 8 or newer).
+    Bf16Autocast,
+}
+
+impl Precision {
+    /// The dtype matrix products take their operands in.
+    pub fn matmul_kind(self) -> Kind {
+        match self {
+            Self::Float32 => Kind::Float,
+            Self::Bf16Autocast => Kind::BFloat16,
+        }
+    }
+
+    /// `x` cast for a matrix-product op.
+    pub fn matmul_input(self, x: &Tensor) -> Result<Tensor, tch::TchError> {
+        x.f_to_kind(self.matmul_kind())
+    }
+
+    /// A matrix-product result back in float32 for the float32 ops that follow (autocast's
+    /// bf16 result promotes to float32 when it meets float32 parameters or activations).
+    pub fn output(self, x: &Tensor) -> Result<Tensor, tch::TchError> {
+        x.f_to_kind(Kind::Float)
+    }
+}

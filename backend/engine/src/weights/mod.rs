@@ -1,0 +1,8 @@
+//! Checkpoints: safetensors files loaded into tch modules whose parameter paths equal the
+//! checkpoint's keys, strictly (every key declared, every declared key present, shapes equal).
+
+mod error;
+mod strict;
+
+pub use error::WeightsError;
+pub use strict::{LoadReport, declared_shapes, load_strict, param};
