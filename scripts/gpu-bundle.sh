@@ -2,9 +2,10 @@
 # Builds engine binaries here and bundles them, stripped, with a runner script into .device/
 # (git-ignored), for a GPU machine that has PyTorch 2.11 but no Rust (carry [".device"]).
 #
-#   scripts/gpu-bundle.sh            engine tests + raster benchmark; there `.device/run.sh` runs
-#                                    every engine test on CPU + GPU (MESHCAST_REQUIRE_CUDA=1) and
-#                                    the benchmark, writing the table to $OUT/bench.md.
+#   scripts/gpu-bundle.sh            engine tests + raster and encoder benchmarks; there
+#                                    `.device/run.sh` runs every engine test on CPU + GPU
+#                                    (MESHCAST_REQUIRE_CUDA=1) and the benchmarks, writing the
+#                                    tables to $OUT/bench.md.
 #   scripts/gpu-bundle.sh nvdiffrec  the nvdiffrec quality benchmark + the team's datasets
 #                                    (../shared/datasets/{suzanne,mug}); there
 #                                    `.device/run.sh [ARGS]` runs it, table to $OUT/nvdiffrec.md.
@@ -46,9 +47,11 @@ fi
 cargo test -p meshcast-engine --no-run --message-format=json 2>/dev/null | executables |
   while read -r f; do cp "$f" ".device/test-$(basename "$f" | sed 's/-[0-9a-f]*$//')"; done
 rm -f .device/test-export
-cargo bench -p meshcast-engine --bench raster --no-run --message-format=json 2>/dev/null | executables |
-  while read -r f; do cp "$f" .device/bench-raster; done
-strip --strip-debug .device/test-* .device/bench-raster
+for bench in raster encoders; do
+  cargo bench -p meshcast-engine --bench "$bench" --no-run --message-format=json 2>/dev/null | executables |
+    while read -r f; do cp "$f" ".device/bench-$bench"; done
+done
+strip --strip-debug .device/test-* .device/bench-raster .device/bench-encoders
 cat > .device/run.sh <<RUNNER
 #!/usr/bin/env bash
 set -u
@@ -67,6 +70,7 @@ for t in test-*; do
 done
 echo "== bench"
 ./bench-raster \${OUT:+--append \$OUT/bench.md}
+./bench-encoders \${OUT:+--append \$OUT/bench.md}
 exit \$status
 RUNNER
 chmod +x .device/run.sh

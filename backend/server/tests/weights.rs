@@ -38,6 +38,7 @@ fn entry(url: String, sha256: Option<String>) -> ManifestEntry {
         licence: "MIT".into(),
         size: None,
         sha256,
+        convert: None,
     }
 }
 
@@ -133,6 +134,44 @@ async fn no_network_and_missing_files_are_named() {
     assert!(matches!(err, FetchError::Status { status: 404, .. }), "{err}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pytorch_pickle_is_converted_to_safetensors() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/weights");
+    let base = serve(&fixture, None).await;
+    let weights = tempfile::tempdir().unwrap();
+    let e = ManifestEntry {
+        path: PathBuf::from("model/state.pth"),
+        convert: Some("safetensors".into()),
+        ..entry(format!("{base}/tiny_state_dict.pth"), None)
+    };
+    let fetched = fetch_in(e.clone(), weights.path().to_owned()).await.unwrap();
+    assert!(matches!(fetched, Fetched::Downloaded { .. }));
+    assert!(!weights.path().join("model/state.pth").exists(), "the pickle is removed");
+    let tensors = meshcast_engine::tch::Tensor::read_safetensors(
+        weights.path().join("model/state.safetensors"),
+    )
+    .unwrap();
+    let names: Vec<&str> = tensors.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names.contains(&"blocks.0.attn.qkv.weight") && names.contains(&"cls_token"),
+        "{names:?}"
+    );
+    assert_eq!(fetch_in(e, weights.path().to_owned()).await.unwrap(), Fetched::Present);
+
+    // Something that is not a pickle: the conversion fails naming the file.
+    let e = ManifestEntry {
+        path: PathBuf::from("model/other.pth"),
+        convert: Some("safetensors".into()),
+        ..entry(format!("{base}/../weights/tiny_state_dict.pth"), None)
+    };
+    std::fs::create_dir_all(weights.path().join("model")).unwrap();
+    std::fs::write(weights.path().join("model/other.pth"), b"not a zip").unwrap();
+    let err = fetch_in(e, weights.path().to_owned()).await.unwrap_err();
+    assert!(matches!(err, FetchError::Convert { .. }), "{err}");
+    assert!(err.to_string().contains("model/other.pth"), "{err}");
+}
+
 #[test]
 fn the_bundled_manifest_lists_every_model_and_rejects_bad_entries() {
     let manifest = Manifest::bundled().unwrap();
@@ -154,6 +193,7 @@ fn the_bundled_manifest_lists_every_model_and_rejects_bad_entries() {
         (one("https://example.com/a", "../a", ""), "inside the weights folder"),
         (one("https://example.com/a", "/etc/a", ""), "inside the weights folder"),
         (one("https://example.com/a", "a", "sha256 = \"abc\""), "64 hex digits"),
+        (one("https://example.com/a", "a", "convert = \"onnx\""), "`convert`"),
         (format!("{}\n{}", one("https://x/a", "a", ""), one("https://x/b", "a", "")), "twice"),
         ("[[file]]\nmodel = 1".to_owned(), "invalid"),
     ] {

@@ -52,6 +52,14 @@ pub enum FetchError {
         /// What arrived.
         found: String,
     },
+    /// The downloaded pickle could not be converted.
+    #[error("{path} was downloaded but cannot be converted: {reason}")]
+    Convert {
+        /// The downloaded file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// Local file system failure.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -87,12 +95,25 @@ fn agent(redirects: u32) -> ureq::Agent {
         .into()
 }
 
-/// Fetches `entry` into `dir` unless it is there already.
+/// Fetches `entry` into `dir` unless it is there already, converting it when the manifest
+/// says so.
 pub fn fetch(entry: &ManifestEntry, dir: &Path) -> Result<Fetched, FetchError> {
-    let target = dir.join(&entry.path);
-    if target.is_file() {
+    if dir.join(entry.local_path()).is_file() {
         return Ok(Fetched::Present);
     }
+    let target = dir.join(&entry.path);
+    let fetched = if target.is_file() { Fetched::Present } else { download(entry, &target)? };
+    if entry.convert.is_some() {
+        let converted = dir.join(entry.local_path());
+        meshcast_engine::weights::pickle_to_safetensors(&target, &converted)
+            .map_err(|e| FetchError::Convert { path: entry.path.clone(), reason: e.to_string() })?;
+        std::fs::remove_file(&target)
+            .map_err(|source| FetchError::Io { path: target.clone(), source })?;
+    }
+    Ok(fetched)
+}
+
+fn download(entry: &ManifestEntry, target: &Path) -> Result<Fetched, FetchError> {
     let network = |reason: String| FetchError::Network {
         path: entry.path.clone(),
         url: entry.url.clone(),
@@ -205,6 +226,6 @@ pub fn fetch(entry: &ManifestEntry, dir: &Path) -> Result<Fetched, FetchError> {
     {
         return Err(discard("SHA-256", sha.clone(), found_sha));
     }
-    std::fs::rename(&part, &target).map_err(io(&target))?;
+    std::fs::rename(&part, target).map_err(io(target))?;
     Ok(Fetched::Downloaded { resumed_from, verified: expected_sha.is_some() })
 }

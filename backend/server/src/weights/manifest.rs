@@ -25,6 +25,20 @@ pub struct ManifestEntry {
     pub size: Option<u64>,
     /// Its SHA-256 (hex), when known.
     pub sha256: Option<String>,
+    /// `"safetensors"`: a PyTorch pickle rewritten as safetensors beside it after download (the
+    /// pickle is then removed).
+    pub convert: Option<String>,
+}
+
+impl ManifestEntry {
+    /// Where the usable file ends up, relative to the weights folder: `path`, or its
+    /// `.safetensors` sibling when converted.
+    pub fn local_path(&self) -> PathBuf {
+        match self.convert {
+            Some(_) => self.path.with_extension("safetensors"),
+            None => self.path.clone(),
+        }
+    }
 }
 
 /// All files.
@@ -86,6 +100,9 @@ impl Manifest {
             if !inside || entry.path.as_os_str().is_empty() {
                 return Err(fail("must be a relative path inside the weights folder"));
             }
+            if entry.convert.as_deref().is_some_and(|c| c != "safetensors") {
+                return Err(fail("has a `convert` other than \"safetensors\""));
+            }
             if !seen.insert(entry.path.clone()) {
                 return Err(fail("appears twice"));
             }
@@ -126,8 +143,8 @@ impl Manifest {
     pub fn missing(&self, dir: &Path, model: &str) -> Vec<PathBuf> {
         self.file
             .iter()
-            .filter(|e| e.model == model && !dir.join(&e.path).is_file())
-            .map(|e| e.path.clone())
+            .filter(|e| e.model == model && !dir.join(e.local_path()).is_file())
+            .map(ManifestEntry::local_path)
             .collect()
     }
 }
