@@ -8,6 +8,7 @@ pub mod layers;
 pub mod precision;
 pub mod preprocess;
 pub mod rope;
+pub mod sampler;
 pub mod trace;
 
 pub use aggregator::{Aggregator, AggregatorConfig};
