@@ -1,8 +1,11 @@
 //! ReconViaGen (TRELLIS + VGGT), ported module by module from the reference implementation and
-//! checked against its outputs (tests/data/goldens/reconviagen). So far: the two image encoders,
-//! DINOv2 ViT-L/14 with registers and the VGGT aggregator.
+//! checked against its outputs (tests/data/goldens/reconviagen). So far: the two image encoders
+//! (DINOv2 ViT-L/14 with registers, the VGGT aggregator), view preprocessing, the stage-1
+//! condition and the flow sampler.
 
 pub mod aggregator;
+pub mod attention;
+pub mod condition;
 pub mod dinov2;
 pub mod layers;
 pub mod precision;

@@ -1,0 +1,81 @@
+//! The stage-1 condition (GGC) against the reference's outputs
+//! (tests/data/goldens/reconviagen/ss_cond_ggc: width 16, 2 heads, 32 tokens, fp16 weights as
+//! released) on CPU and CUDA, and the full-size module's keys against the released manifest.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // test helpers: a panic is the failure report
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use meshcast_engine::reconviagen::condition::{ConditionConfig, SparseStructureCondition};
+use meshcast_engine::reconviagen::{Precision, Trace};
+use meshcast_engine::weights::{declared_shapes, load_strict};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+fn goldens() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/goldens/reconviagen")
+}
+
+fn read(path: &Path) -> BTreeMap<String, Tensor> {
+    Tensor::read_safetensors(path).unwrap().into_iter().collect()
+}
+
+#[test]
+fn condition_matches_the_reference() {
+    let dir = goldens().join("ss_cond_ggc");
+    let inputs = read(&dir.join("inputs.safetensors"));
+    let outputs = read(&dir.join("outputs.safetensors"));
+    let lowp = read(&dir.join("outputs_lowp.safetensors"));
+    let config = ConditionConfig { channels: 16, context_channels: 3072, heads: 2, tokens: 32 };
+    for device in common::test_devices() {
+        let vs = VarStore::new(device);
+        let model = SparseStructureCondition::new(&vs.root(), config);
+        load_strict(&vs, &dir.join("weights.safetensors"), "").unwrap();
+        let aggregated: Vec<Tensor> =
+            ["agg.04", "agg.11", "agg.17", "agg.23"].map(|k| inputs[k].to_device(device)).into();
+        // The pipeline passes DINOv2's patch tokens only.
+        let image_cond = inputs["image_cond"].to_device(device).narrow(2, 5, 2);
+        let mut trace = Trace::recording();
+        let cond = tch::no_grad(|| {
+            model.forward(&aggregated, &image_cond, 5, Precision::Float32, &mut trace)
+        })
+        .unwrap();
+        for (name, ours) in (0..4)
+            .map(|i| (format!("cond_blocks.{i}"), trace.get(&format!("cond_blocks.{i}")).unwrap()))
+            .chain([("cond".to_owned(), &cond)])
+        {
+            let reference = &outputs[&name];
+            let scale = reference.abs().max().double_value(&[]).max(1.0);
+            let err = (ours.to_device(Device::Cpu) - reference).abs().max().double_value(&[]);
+            println!("{device:?} {name}: max abs error {err:.2e}");
+            assert!(err <= 1e-4 * scale, "{device:?} {name}: {err}");
+        }
+        // The released fp16 run is within fp16 rounding of ours.
+        let reference = lowp["cond"].to_kind(Kind::Float);
+        let rel = (cond.to_device(Device::Cpu) - &reference).norm().double_value(&[])
+            / reference.norm().double_value(&[]);
+        println!("{device:?} cond vs the fp16 run: rel-L2 {rel:.2e}");
+        assert!(rel < 1e-2, "{device:?}: {rel}");
+    }
+}
+
+#[test]
+fn full_size_condition_declares_the_released_keys() {
+    let text = std::fs::read_to_string(goldens().join("manifest/ss_vggt_cond.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let released: BTreeMap<String, Vec<i64>> = json["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let shape = k["shape"].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
+            (k["name"].as_str().unwrap().to_owned(), shape.collect())
+        })
+        .collect();
+    let vs = VarStore::new(Device::Cpu);
+    let _model = SparseStructureCondition::new(&vs.root(), ConditionConfig::RELEASED);
+    assert_eq!(declared_shapes(&vs), released);
+}
