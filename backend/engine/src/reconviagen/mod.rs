@@ -7,6 +7,7 @@ pub mod aggregator;
 pub mod attention;
 pub mod condition;
 pub mod dinov2;
+pub mod flow;
 pub mod layers;
 pub mod precision;
 pub mod preprocess;
