@@ -14,6 +14,7 @@ pub mod precision;
 pub mod preprocess;
 pub mod rope;
 pub mod sampler;
+pub mod stage1;
 pub mod trace;
 
 pub use aggregator::{Aggregator, AggregatorConfig};

@@ -1,0 +1,139 @@
+//! Stage 1 of `TrellisVGGTTo3DPipeline.run`: preprocessed views → DINOv2 patch tokens and VGGT
+//! layers 4/11/17/23 → the GGC condition → 30 guided flow steps from seeded (or given) noise →
+//! the decoder's occupancy → the coordinates of occupied voxels.
+
+use tch::{Device, Kind, Tensor};
+
+use super::aggregator::Aggregator;
+use super::condition::{SparseStructureCondition, VGGT_LAYERS};
+use super::decoder::{SparseStructureDecoder, occupied};
+use super::dinov2::Dinov2;
+use super::flow::SparseStructureFlow;
+use super::precision::Precision;
+use super::sampler::SamplerSettings;
+use super::trace::Trace;
+
+/// Views beyond which stage 1 refuses to start: global attention over every view's 1374 tokens
+/// grows quadratically (8 views ≈ 11k tokens), and the reference is used with a handful.
+pub const MAX_VIEWS: usize = 32;
+
+/// Why stage 1 cannot run or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Stage1Error {
+    /// No views.
+    #[error("stage 1 needs at least one view")]
+    NoViews,
+    /// Too many views for one run.
+    #[error("{0} views is more than the {MAX_VIEWS} one run takes")]
+    TooManyViews(usize),
+    /// A view of another shape than the first.
+    #[error("view {index} is {found:?}; every view must be [3, {side}, {side}] like view 0")]
+    ViewShape {
+        /// Which view.
+        index: usize,
+        /// Its shape.
+        found: Vec<i64>,
+        /// The side of view 0.
+        side: i64,
+    },
+    /// libtorch failed (out of memory, a CUDA error).
+    #[error("stage 1 failed: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// The stage-1 modules, loaded.
+#[derive(Debug)]
+pub struct Stage1<'a> {
+    /// The image condition encoder.
+    pub dino: &'a Dinov2,
+    /// The multi-view aggregator.
+    pub aggregator: &'a Aggregator,
+    /// The GGC condition.
+    pub condition: &'a SparseStructureCondition,
+    /// The flow DiT.
+    pub flow: &'a SparseStructureFlow,
+    /// The occupancy decoder.
+    pub decoder: &'a SparseStructureDecoder,
+    /// Latent shape `[C, R, R, R]` the flow samples.
+    pub latent: [i64; 4],
+    /// Sampler settings.
+    pub sampler: SamplerSettings,
+    /// Arithmetic of the aggregator (bf16 autocast on recent GPUs, as the pipeline).
+    pub aggregator_precision: Precision,
+}
+
+impl Stage1<'_> {
+    /// `views` (each `[3, S, S]` in [0, 1], see `preprocess`) → occupied voxels `[M, 4]` int32
+    /// `(batch, x, y, z)`. `noise` replaces the seeded draw (tests); `on_step(step, steps)`
+    /// follows the sampler. Inputs are checked before any model runs.
+    pub fn run(
+        &self,
+        views: &[Tensor],
+        noise: Option<&Tensor>,
+        seed: i64,
+        on_step: impl FnMut(usize, usize),
+    ) -> Result<Tensor, Stage1Error> {
+        let Some(first) = views.first() else { return Err(Stage1Error::NoViews) };
+        if views.len() > MAX_VIEWS {
+            return Err(Stage1Error::TooManyViews(views.len()));
+        }
+        let side = first.size().get(1).copied().unwrap_or(0);
+        for (index, view) in views.iter().enumerate() {
+            if view.size() != [3, side, side] {
+                return Err(Stage1Error::ViewShape { index, found: view.size(), side });
+            }
+        }
+        let device = first.device();
+        Ok(tch::no_grad(|| self.run_checked(views, noise, seed, device, on_step))?)
+    }
+
+    fn run_checked(
+        &self,
+        views: &[Tensor],
+        noise: Option<&Tensor>,
+        seed: i64,
+        device: Device,
+        on_step: impl FnMut(usize, usize),
+    ) -> Result<Tensor, tch::TchError> {
+        let images = Tensor::f_stack(views, 0)?.f_to_kind(Kind::Float)?; // [N, 3, S, S]
+        let tokens = self.dino.forward(&images, Precision::Float32, &mut Trace::off())?.prenorm;
+        let width = tokens.size()[2];
+        let image_cond = tokens
+            .f_layer_norm([width].as_slice(), None::<Tensor>, None::<Tensor>, 1e-5, false)?
+            .f_unsqueeze(0)?;
+        let skip = self.dino.config().special_tokens();
+        let patches = image_cond.f_narrow(2, skip, image_cond.size()[2] - skip)?;
+        let aggregated = self.aggregator.forward(
+            &images.f_unsqueeze(0)?,
+            &VGGT_LAYERS,
+            self.aggregator_precision,
+            &mut Trace::off(),
+        )?;
+        let cond = self.condition.forward(
+            &aggregated,
+            &patches,
+            skip,
+            Precision::Float32,
+            &mut Trace::off(),
+        )?;
+        let neg = cond.f_zeros_like()?;
+        let [c, r, ..] = self.latent;
+        let noise = match noise {
+            Some(noise) => noise.f_to_device(device)?,
+            None => {
+                tch::manual_seed(seed);
+                Tensor::f_randn([1, c, r, r, r], (Kind::Float, Device::Cpu))?.f_to_device(device)?
+            }
+        };
+        let latent = self.sampler.sample(
+            &noise,
+            |x, t, positive| {
+                let time = Tensor::from_slice(&[(1000.0 * t) as f32]).f_to_device(device)?;
+                let c = if positive { &cond } else { &neg };
+                self.flow.forward(x, &time, c, Precision::Float32, &mut Trace::off())
+            },
+            on_step,
+        )?;
+        occupied(&self.decoder.forward(&latent, &mut Trace::off())?)
+    }
+}
