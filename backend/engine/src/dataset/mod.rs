@@ -1,6 +1,7 @@
 //! Posed image datasets: `transforms.json` (NeRF-synthetic and nerfstudio/instant-ngp dialects)
 //! with RGBA images or masks, loaded into cameras and one image tensor per split.
 
+pub mod colmap;
 mod error;
 mod image;
 mod transforms;
