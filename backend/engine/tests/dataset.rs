@@ -175,3 +175,35 @@ fn bad_input_names_the_problem() {
     let error = load(empty.path(), LoadOptions { max_side: 64 }).unwrap_err();
     assert!(matches!(error, DatasetError::NoTransforms(_)), "{error}");
 }
+
+/// A PNG whose EXIF orientation says "rotate 90° clockwise" (6), as phones write: it decodes
+/// upright.
+#[test]
+fn exif_orientation_is_applied() {
+    use image::{ImageEncoder, Rgb, RgbImage};
+
+    // TIFF header (little-endian), one IFD entry: Orientation (0x0112), SHORT, 1, value 6.
+    let mut exif = b"II*\0\x08\0\0\0\x01\0".to_vec();
+    exif.extend([0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+    exif.extend([0, 0, 0, 0]);
+    // 4 × 2, red at the top-left corner, the rest black.
+    let stored =
+        RgbImage::from_fn(
+            4,
+            2,
+            |x, y| if (x, y) == (0, 0) { Rgb([255, 0, 0]) } else { Rgb([0, 0, 0]) },
+        );
+    let mut bytes = Vec::new();
+    let mut encoder = image::codecs::png::PngEncoder::new(&mut bytes);
+    encoder.set_exif_metadata(exif).unwrap();
+    encoder.write_image(stored.as_raw(), 4, 2, image::ExtendedColorType::Rgb8).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.png");
+    std::fs::write(&path, bytes).unwrap();
+
+    let upright = meshcast_engine::dataset::decode_upright(&path).unwrap().to_rgb8();
+    assert_eq!(upright.dimensions(), (2, 4), "rotated a quarter turn");
+    // Turned clockwise, the stored top-left corner is now the top-right one.
+    assert_eq!(upright.get_pixel(1, 0), &Rgb([255, 0, 0]));
+    assert_eq!(upright.get_pixel(0, 0), &Rgb([0, 0, 0]));
+}

@@ -4,13 +4,32 @@
 use std::path::Path;
 
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageBuffer, Rgba};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageBuffer, ImageDecoder, Rgba};
 
 use super::DatasetError;
 
-/// The image's size without decoding it all.
+/// The image's size as it will be seen (after its EXIF orientation), without decoding it all.
 pub(super) fn dimensions(path: &Path) -> Result<(u32, u32), DatasetError> {
-    image::image_dimensions(path).map_err(|e| image_error(path, &e))
+    let mut decoder = reader(path)?.into_decoder().map_err(|e| image_error(path, &e))?;
+    let (w, h) = decoder.dimensions();
+    let turned = matches!(
+        decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    );
+    Ok(if turned { (h, w) } else { (w, h) })
+}
+
+fn reader(
+    path: &Path,
+) -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>, DatasetError> {
+    image::ImageReader::open(path)
+        .map_err(|e| DatasetError::Image { path: path.to_owned(), reason: e.to_string() })?
+        .with_guessed_format()
+        .map_err(|e| DatasetError::Image { path: path.to_owned(), reason: e.to_string() })
 }
 
 fn image_error(path: &Path, error: &image::ImageError) -> DatasetError {
@@ -23,13 +42,14 @@ fn image_error(path: &Path, error: &image::ImageError) -> DatasetError {
     DatasetError::Image { path: path.to_owned(), reason }
 }
 
-fn decode(path: &Path) -> Result<DynamicImage, DatasetError> {
-    image::ImageReader::open(path)
-        .map_err(|e| DatasetError::Image { path: path.to_owned(), reason: e.to_string() })?
-        .with_guessed_format()
-        .map_err(|e| DatasetError::Image { path: path.to_owned(), reason: e.to_string() })?
-        .decode()
-        .map_err(|e| image_error(path, &e))
+/// Decodes an image (PNG, JPEG, WebP) upright: the EXIF orientation phones write instead of
+/// rotating the pixels is applied.
+pub fn decode(path: &Path) -> Result<DynamicImage, DatasetError> {
+    let mut decoder = reader(path)?.into_decoder().map_err(|e| image_error(path, &e))?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(path, &e))?;
+    image.apply_orientation(orientation);
+    Ok(image)
 }
 
 /// sRGB transfer function (IEC 61966-2-1) to linear, for one channel in [0, 1].

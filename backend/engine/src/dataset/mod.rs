@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use tch::Tensor;
 
 pub use error::DatasetError;
+pub use image::decode as decode_upright;
 
 use crate::camera::Camera;
 
