@@ -4,6 +4,7 @@
 pub mod colmap;
 mod error;
 mod image;
+pub mod mask;
 mod transforms;
 
 use std::path::{Path, PathBuf};
