@@ -198,3 +198,114 @@ fn broken_models_are_refused_by_name() {
     let e = ColmapModel::read(empty.path()).unwrap_err();
     assert!(matches!(e, ColmapError::Missing { name: "cameras", .. }), "{e}");
 }
+
+/// Rotation matrix → unit quaternion (w, x, y, z).
+fn quaternion(r: [[f64; 3]; 3]) -> [f64; 4] {
+    let trace = r[0][0] + r[1][1] + r[2][2];
+    if trace > 0.0 {
+        let s = (trace + 1.0).sqrt() * 2.0;
+        [0.25 * s, (r[2][1] - r[1][2]) / s, (r[0][2] - r[2][0]) / s, (r[1][0] - r[0][1]) / s]
+    } else if r[0][0] > r[1][1] && r[0][0] > r[2][2] {
+        let s = (1.0 + r[0][0] - r[1][1] - r[2][2]).sqrt() * 2.0;
+        [(r[2][1] - r[1][2]) / s, 0.25 * s, (r[0][1] + r[1][0]) / s, (r[0][2] + r[2][0]) / s]
+    } else if r[1][1] > r[2][2] {
+        let s = (1.0 + r[1][1] - r[0][0] - r[2][2]).sqrt() * 2.0;
+        [(r[0][2] - r[2][0]) / s, (r[0][1] + r[1][0]) / s, 0.25 * s, (r[1][2] + r[2][1]) / s]
+    } else {
+        let s = (1.0 + r[2][2] - r[0][0] - r[1][1]).sqrt() * 2.0;
+        [(r[1][0] - r[0][1]) / s, (r[0][2] + r[2][0]) / s, (r[1][2] + r[2][1]) / s, 0.25 * s]
+    }
+}
+
+/// The 96-px Suzanne's training views written as a COLMAP reconstruction (poses from its transforms, OpenGL →
+/// OpenCV; points on a sphere of radius 0.5 around (0.2, 0, 0)) loads as a dataset whose
+/// cameras are the originals moved by the normalization, with the same pixels.
+#[test]
+fn a_colmap_folder_loads_as_a_normalized_dataset() {
+    use meshcast_engine::dataset::{LoadOptions, load};
+
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/suzanne-96");
+    let original = load(&source, LoadOptions { max_side: 96 }).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("images")).unwrap();
+    std::fs::create_dir_all(dir.path().join("sparse/0")).unwrap();
+    // The training views only: test images reuse the same file names.
+    let all = original.train.cameras.clone();
+    let names = original.train.names.clone();
+    let c0 = &all[0];
+    let mut images_txt = String::new();
+    for (i, (camera, name)) in all.iter().zip(&names).enumerate() {
+        let file = Path::new(name).file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::copy(source.join("train").join(&file), dir.path().join("images").join(&file))
+            .unwrap();
+        let m = camera.world_from_camera;
+        // OpenCV camera-to-world rotation: flip the y and z axes; then invert.
+        let r_c2w = [0, 1, 2].map(|row| [m[row][0], -m[row][1], -m[row][2]]);
+        let r = [0, 1, 2].map(|row| [0, 1, 2].map(|col| r_c2w[col][row]));
+        let centre = [m[0][3], m[1][3], m[2][3]];
+        let t = [0, 1, 2].map(|row| -(0..3).map(|k| r[row][k] * centre[k]).sum::<f64>());
+        let q = quaternion(r);
+        images_txt.push_str(&format!(
+            "{} {} {} {} {} {} {} {} 1 {file}\n\n",
+            i + 1,
+            q[0],
+            q[1],
+            q[2],
+            q[3],
+            t[0],
+            t[1],
+            t[2]
+        ));
+    }
+    std::fs::write(
+        dir.path().join("sparse/0/cameras.txt"),
+        format!(
+            "1 PINHOLE 96 96 {} {} {} {}\n",
+            c0.focal_px[0], c0.focal_px[1], c0.principal_px[0], c0.principal_px[1]
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("sparse/0/images.txt"), images_txt).unwrap();
+    let points: String = (0..200)
+        .map(|i| {
+            let (a, b) = (i as f64 * 2.399, (i as f64 / 200.0) * std::f64::consts::PI);
+            let p = [0.2 + 0.5 * b.sin() * a.cos(), 0.5 * b.sin() * a.sin(), 0.5 * b.cos()];
+            format!("{} {} {} {} 128 128 128 0.5\n", i + 1, p[0], p[1], p[2])
+        })
+        .collect();
+    std::fs::write(dir.path().join("sparse/0/points3D.txt"), points).unwrap();
+
+    let loaded = load(dir.path(), LoadOptions { max_side: 96 }).unwrap();
+    assert_eq!(loaded.train.len() + loaded.test.len(), all.len());
+    let model = ColmapModel::read(&dir.path().join("sparse/0")).unwrap();
+    let n = model.normalization();
+    assert!((n.centre[0] - 0.2).abs() < 0.05 && n.centre[1].abs() < 0.05, "{n:?}");
+    assert!((n.scale - 2.0).abs() < 0.2, "{n:?}: the 90th percentile radius is about 0.5");
+    // Compared by name. 1e-5: the dataset's rotations are written with ~7 digits and are not
+    // exactly orthonormal, while a quaternion always is.
+    for (camera, name) in loaded.train.cameras.iter().zip(&loaded.train.names) {
+        let file = Path::new(name).file_name().unwrap().to_string_lossy().into_owned();
+        let k = names.iter().position(|n| Path::new(n).file_name() == Some(file.as_ref())).unwrap();
+        let (ours, theirs) = (camera.world_from_camera, all[k].world_from_camera);
+        for row in 0..3 {
+            for col in 0..3 {
+                assert!(
+                    (ours[row][col] - theirs[row][col]).abs() < 1e-5,
+                    "{file}: rotation {ours:?} vs {theirs:?}"
+                );
+            }
+            let expected = n.scale * (theirs[row][3] - n.centre[row]);
+            assert!((ours[row][3] - expected).abs() < 1e-5, "{file}: position");
+        }
+        assert_eq!((camera.focal_px, camera.size_px), (all[k].focal_px, all[k].size_px));
+    }
+
+    // An image name that climbs out of images/ is refused.
+    std::fs::write(
+        dir.path().join("sparse/0/images.txt"),
+        "1 1 0 0 0 0 0 4 1 ../../secret.png\n\n",
+    )
+    .unwrap();
+    let err = load(dir.path(), LoadOptions { max_side: 96 }).unwrap_err();
+    assert!(err.to_string().contains("leaves the images folder"), "{err}");
+}

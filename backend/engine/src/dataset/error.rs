@@ -5,9 +5,14 @@ use std::path::PathBuf;
 /// A dataset problem, found before any optimization starts.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    /// No transforms file in the folder.
-    #[error("no transforms_train.json or transforms.json in {0}")]
+    /// Neither a transforms file nor a COLMAP model in the folder.
+    #[error(
+        "no transforms_train.json, transforms.json or COLMAP model (sparse/0, sparse or cameras.txt/.bin) in {0}"
+    )]
     NoTransforms(PathBuf),
+    /// A COLMAP model that cannot be read or used.
+    #[error(transparent)]
+    Colmap(#[from] super::colmap::ColmapError),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {

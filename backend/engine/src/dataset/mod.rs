@@ -65,7 +65,8 @@ pub struct LoadOptions {
 pub const MAX_IMAGE_SIDE: u32 = 8192;
 
 /// Loads the dataset in `dir`: `transforms_train.json` (+ `transforms_test.json` or
-/// `transforms_val.json`), or a single `transforms.json`.
+/// `transforms_val.json`), a single `transforms.json`, or a COLMAP model (see
+/// [`colmap_frames`]).
 pub fn load(dir: &Path, options: LoadOptions) -> Result<Dataset, DatasetError> {
     let (train, test) = if dir.join("transforms_train.json").is_file() {
         let train = transforms::read(&dir.join("transforms_train.json"))?;
@@ -81,6 +82,8 @@ pub fn load(dir: &Path, options: LoadOptions) -> Result<Dataset, DatasetError> {
         }
     } else if dir.join("transforms.json").is_file() {
         hold_out(transforms::read(&dir.join("transforms.json"))?)
+    } else if let Some(model) = colmap_model_dir(dir) {
+        hold_out(colmap_frames(dir, &model)?)
     } else {
         return Err(DatasetError::NoTransforms(dir.to_owned()));
     };
@@ -113,6 +116,57 @@ pub fn load(dir: &Path, options: LoadOptions) -> Result<Dataset, DatasetError> {
         test: views(&test, (w0, h0), size)?,
         size,
     })
+}
+
+/// The folder of a COLMAP model in `dir`: `sparse/0`, `sparse` or `dir` itself.
+fn colmap_model_dir(dir: &Path) -> Option<PathBuf> {
+    [dir.join("sparse/0"), dir.join("sparse"), dir.to_owned()]
+        .into_iter()
+        .find(|d| d.join("cameras.bin").is_file() || d.join("cameras.txt").is_file())
+}
+
+/// Frames of a COLMAP reconstruction: the model in `model_dir`, images in `dir/images/` (as
+/// `colmap image_undistorter` lays them out), masks in `dir/masks/` under the image's name or
+/// with `.png` appended when present; the scene centred and scaled from its sparse points.
+fn colmap_frames(dir: &Path, model_dir: &Path) -> Result<Vec<transforms::Frame>, DatasetError> {
+    let model = colmap::ColmapModel::read(model_dir)?;
+    if model.images.is_empty() {
+        return Err(DatasetError::Empty(model_dir.to_owned()));
+    }
+    let normalization = model.normalization();
+    model
+        .cameras()?
+        .into_iter()
+        .map(|(name, camera)| {
+            // Names come from the (possibly uploaded) model: they must stay inside images/.
+            let relative = Path::new(&name);
+            if !relative.components().all(|c| matches!(c, std::path::Component::Normal(_))) {
+                return Err(DatasetError::Image {
+                    path: relative.to_owned(),
+                    reason: "the COLMAP image name leaves the images folder".into(),
+                });
+            }
+            let camera = colmap::normalized(&camera, normalization);
+            let masks = dir.join("masks");
+            let mask = [masks.join(&name), masks.join(format!("{name}.png"))]
+                .into_iter()
+                .find(|p| p.is_file());
+            Ok(transforms::Frame {
+                image: dir.join("images").join(&name),
+                mask,
+                world_from_camera: camera.world_from_camera,
+                intrinsics: transforms::Intrinsics {
+                    fl_x: Some(camera.focal_px[0]),
+                    fl_y: Some(camera.focal_px[1]),
+                    cx: Some(camera.principal_px[0]),
+                    cy: Some(camera.principal_px[1]),
+                    w: Some(camera.size_px[0]),
+                    h: Some(camera.size_px[1]),
+                    ..Default::default()
+                },
+            })
+        })
+        .collect()
 }
 
 /// Splits a single frame list: every 8th view is held out for testing (none below 8 views).

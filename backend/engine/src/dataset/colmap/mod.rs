@@ -180,6 +180,70 @@ impl ColmapModel {
     }
 }
 
+/// A similarity that centres and scales a scene: `p' = scale · (p − centre)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Normalization {
+    /// Subtracted first.
+    pub centre: [f64; 3],
+    /// Applied after.
+    pub scale: f64,
+}
+
+impl ColmapModel {
+    /// Centre and scale from the sparse points, robust to stray ones: the per-axis median is the
+    /// centre and the 90th-percentile distance from it becomes 1, so the object fits the
+    /// reconstruction grid whatever units the reconstruction came out in. Without points, the
+    /// cameras' centroid and mean distance (divided by 3, the usual object-to-camera ratio).
+    pub fn normalization(&self) -> Normalization {
+        let mut positions: Vec<[f64; 3]> = self.points.values().map(|p| p.position).collect();
+        let from_cameras = positions.len() < 8;
+        if from_cameras {
+            positions = self.images.values().map(camera_centre).collect();
+        }
+        if positions.is_empty() {
+            return Normalization { centre: [0.0; 3], scale: 1.0 };
+        }
+        let median = |axis: usize| {
+            let mut v: Vec<f64> = positions.iter().map(|p| p[axis]).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let centre = [median(0), median(1), median(2)];
+        let mut d: Vec<f64> = positions
+            .iter()
+            .map(|p| {
+                ((p[0] - centre[0]).powi(2)
+                    + (p[1] - centre[1]).powi(2)
+                    + (p[2] - centre[2]).powi(2))
+                .sqrt()
+            })
+            .collect();
+        d.sort_by(f64::total_cmp);
+        let radius = d[(d.len() * 9 / 10).min(d.len() - 1)];
+        let radius = if from_cameras { radius / 3.0 } else { radius };
+        Normalization {
+            centre,
+            scale: if radius > 0.0 && radius.is_finite() { 1.0 / radius } else { 1.0 },
+        }
+    }
+}
+
+/// Camera centre in world coordinates: −Rᵀt.
+fn camera_centre(image: &ColmapImage) -> [f64; 3] {
+    let r = rotation(image.rotation);
+    [0, 1, 2].map(|row| -(0..3).map(|k| r[k][row] * image.translation[k]).sum::<f64>())
+}
+
+/// `camera` moved into the normalized scene: its centre transformed, its axes unchanged.
+pub fn normalized(camera: &Camera, n: Normalization) -> Camera {
+    let mut camera = camera.clone();
+    for row in 0..3 {
+        camera.world_from_camera[row][3] =
+            n.scale * (camera.world_from_camera[row][3] - n.centre[row]);
+    }
+    camera
+}
+
 /// Focal lengths and principal point of an undistorted camera.
 fn pinhole(id: u32, camera: &ColmapCamera) -> Result<([f64; 2], [f64; 2]), ColmapError> {
     let p = &camera.params;
