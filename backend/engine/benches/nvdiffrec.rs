@@ -83,7 +83,7 @@ fn scene(dir: &std::path::Path, config: &Config, device: Device) -> BenchResult<
     }
     let bake_started = Instant::now();
     let unwrapped = unwrap(&pass.mesh, config.texture_size)?;
-    let baked = bake(&pass.mesh, &unwrapped, &pass.materials, 4)?;
+    let baked = bake(&pass.mesh, &pass.rough_vertices, &unwrapped, &pass.materials, 4)?;
     let bake_seconds = bake_started.elapsed().as_secs_f64();
     eprintln!("{name}: unwrap + bake {bake_seconds:.1} s, atlas {:?}", unwrapped.size);
     let refined = run_pass2(

@@ -39,7 +39,7 @@ fn baked_textures_reproduce_the_field_at_the_vertices() {
         assert_eq!(unwrapped.triangles.size(), mesh.triangles.size(), "{device:?}: triangles kept");
         let uv = &unwrapped.uvs;
         assert!(uv.min().double_value(&[]) >= 0.0 && uv.max().double_value(&[]) <= 1.0);
-        let baked = bake(&mesh, &unwrapped, &field, 4).unwrap();
+        let baked = bake(&mesh, &mesh.vertices, &unwrapped, &field, 4).unwrap();
         let (w, h) = unwrapped.size;
         assert_eq!(baked.kd.size(), [h, w, 3]);
         // Sample the baked kd at every split vertex's UV and compare with the field there.

@@ -57,7 +57,7 @@ fn tiny_preset_recovers_suzanne_silhouettes() {
 
         // Pass 2: unwrap, bake, refine; the textured mesh keeps the silhouettes.
         let unwrapped = unwrap(&out.mesh, config.texture_size).unwrap();
-        let baked = bake(&out.mesh, &unwrapped, &out.materials, 4).unwrap();
+        let baked = bake(&out.mesh, &out.rough_vertices, &unwrapped, &out.materials, 4).unwrap();
         let config2 = Config { pass2_iterations: 50, ..config.clone() };
         let refined = run_pass2(
             &dataset,

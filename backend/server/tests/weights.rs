@@ -214,6 +214,23 @@ fn weights_list_shows_what_is_missing() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(stdout.lines().count(), 19, "{stdout}");
     assert!(stdout.lines().all(|l| l.starts_with("missing")), "{stdout}");
+    // DINOv2 is converted after download: its safetensors file is what counts as present.
+    std::fs::create_dir_all(dir.path().join("dinov2")).unwrap();
+    std::fs::write(dir.path().join("dinov2/dinov2_vitl14_reg4_pretrain.safetensors"), b"x")
+        .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_meshcast"))
+        .args(["weights", "list", "--weights-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("present")
+                && l.contains("dinov2_vitl14_reg4_pretrain.safetensors")),
+        "{stdout}"
+    );
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_meshcast"))
         .args(["weights", "fetch", "--only", "nope", "--weights-dir"])
         .arg(dir.path())

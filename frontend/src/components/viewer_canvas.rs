@@ -53,8 +53,9 @@ impl ViewerHandle {
             Some((bytes, mime)) => Some(decode_image(bytes, mime, true).await?),
             None => None,
         };
+        // The normal map is optional: a model whose normal map does not decode still shows.
         let normal = match &model.normal {
-            Some((bytes, mime)) => Some(decode_image(bytes, mime, false).await?),
+            Some((bytes, mime)) => decode_image(bytes, mime, false).await.ok(),
             None => None,
         };
         self.show(model.mesh);

@@ -46,14 +46,15 @@ void main() {
     if (u_mode == 1) { frag = vec4(0.55, 0.75, 1.0, 1.0); return; }
     vec3 base = u_textured ? texture(u_base, v_uv).rgb : v_color;
     vec3 n = normalize(v_normal);
+    vec3 v = normalize(u_eye - v_world);
+    // Back faces shade with the flipped normal; the normal map then tilts that one.
+    if (!gl_FrontFacing) n = -n;
     if (u_normal_mapped) {
         vec3 t = normalize(v_tangent.xyz - n * dot(n, v_tangent.xyz));
         vec3 b = cross(n, t) * (v_tangent.w < 0.0 ? -1.0 : 1.0);
         vec3 local = texture(u_normal_map, v_uv).xyz * 2.0 - 1.0;
         n = normalize(local.x * t + local.y * b + local.z * n);
     }
-    vec3 v = normalize(u_eye - v_world);
-    if (dot(n, v) < 0.0) n = -n;
     vec3 l = normalize(v + vec3(0.3, 0.6, 0.2));
     vec3 sky = vec3(0.60, 0.65, 0.75), ground = vec3(0.25, 0.22, 0.20);
     vec3 ambient = mix(ground, sky, n.y * 0.5 + 0.5);

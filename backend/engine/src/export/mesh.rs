@@ -40,7 +40,8 @@ pub struct PbrTextures {
     pub orm: Option<RgbImage>,
     /// Tangent-space normal map in glTF's convention (+X along the tangent, +Y along the
     /// bitangent, towards the top of the image i.e. smaller v, OpenGL style), in the mesh's
-    /// `tangents` when given, else in the MikkTSpace frames viewers derive.
+    /// `tangents`. Without them viewers derive their own (MikkTSpace) frames, which differ
+    /// slightly; OBJ cannot carry tangents at all.
     pub normal: Option<RgbImage>,
 }
 

@@ -73,7 +73,13 @@ fn frame(tangents: &Tensor, normals: &Tensor) -> Result<[Tensor; 3], EngineError
     let n = normalize(normals)?;
     let t = tangents.f_narrow(1, 0, 3)?;
     let t = normalize(&t.f_sub(&n.f_mul(&dot(&n, &t)?)?)?)?;
-    let w = tangents.f_narrow(1, 3, 1)?.f_sign()?;
+    // w < 0 flips; anything else (an interpolated 0 included) does not, as in the viewer.
+    let w = tangents
+        .f_narrow(1, 3, 1)?
+        .f_lt(0.0)?
+        .f_to_kind(normals.kind())?
+        .f_mul_scalar(-2.0)?
+        .f_add_scalar(1.0)?;
     let b = n.f_linalg_cross(&t, -1)?.f_mul(&w)?;
     Ok([t, b, n])
 }

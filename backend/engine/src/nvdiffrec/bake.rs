@@ -128,14 +128,25 @@ pub fn unwrap(mesh: &TriangleMesh, page_size: u32) -> Result<Unwrapped, Nvdiffre
 /// Samples `materials` at every texel the atlas covers of `unwrapped` (the split copy of
 /// `welded`); uncovered texels take the mean of their covered neighbours, grown outwards
 /// `padding` times, so bilinear and mip taps across chart borders do not pull in black.
+///
+/// The field's normal offsets were learned against the normals of `learned_on` (`[V, 3]`, the
+/// welded surface's positions before any smoothing): the perturbed normal is formed with those
+/// and then written in the tangent frames of the final surface, so that smoothing the geometry
+/// does not reapply the learned corrections to a surface that no longer needs them.
 pub fn bake(
     welded: &TriangleMesh,
+    learned_on: &Tensor,
     unwrapped: &Unwrapped,
     materials: &MaterialField,
     padding: usize,
 ) -> Result<Baked, NvdiffrecError> {
     let normals = unwrapped.normals(welded)?;
     let tangents = unwrapped.tangents(welded)?;
+    let learned = TriangleMesh {
+        vertices: learned_on.shallow_clone(),
+        triangles: welded.triangles.shallow_clone(),
+    };
+    let learned_normals = unwrapped.normals(&learned)?;
     tch::no_grad(|| {
         let (w, h) = unwrapped.size;
         let uv = &unwrapped.uvs;
@@ -150,18 +161,21 @@ pub fn bake(
             1,
         )?;
         let raster = rasterize(&clip, &unwrapped.triangles, (h, w), false)?;
-        let attributes = Tensor::f_cat(&[&unwrapped.positions, &normals, &tangents], 1)?;
+        let attributes =
+            Tensor::f_cat(&[&unwrapped.positions, &normals, &tangents, &learned_normals], 1)?;
         let texels = interpolate(&attributes, &raster.rast, &unwrapped.triangles, None)?
             .out
-            .f_reshape([-1, 10])?;
+            .f_reshape([-1, 13])?;
         let covered_mask = raster.rast.f_select(3, 3)?.f_reshape([-1])?.f_gt(0.0)?;
         let covered = covered_mask.f_nonzero()?.f_squeeze_dim(1)?;
         let texels = texels.f_index_select(0, &covered)?;
         let (points, normal, tangent) =
             (texels.f_narrow(1, 0, 3)?, texels.f_narrow(1, 3, 3)?, texels.f_narrow(1, 6, 4)?);
+        let learned_normal = texels.f_narrow(1, 10, 3)?;
         let (material, offset) = materials.sample_all(&points)?;
-        let unit = normal
-            .f_div(&normal.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-12)?)?;
+        let unit = learned_normal.f_div(
+            &learned_normal.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-12)?,
+        )?;
         let local = world_to_tangent(&perturbed_normals(&unit, &offset)?, &tangent, &normal)?;
         let device = points.device();
         let scatter = |values: &Tensor, empty: [f32; 3]| -> Result<Tensor, tch::TchError> {

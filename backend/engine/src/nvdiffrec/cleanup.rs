@@ -1,11 +1,12 @@
 //! Removal of surface no camera sees. DMTet leaves closed fragments inside the object (the
 //! reference implementation's pass-1 mesh had 3.6× the true surface area) and sheets attached to
 //! the visible surface behind it; they cost texture space and triangles and count against the
-//! surface in any comparison. Two steps: a connected component without a single triangle seen
-//! by some training view is dropped; then every triangle that neither a training view nor any
-//! of a ring of views around the object (which also see the underside that captures from above
-//! miss) shows, and that is not within `margin_rings` vertex rings of a shown one. The margin
-//! keeps visible triangles too small to cover a pixel centre, so culling leaves no pinholes.
+//! surface in any comparison. Two steps: connected components without a single triangle seen by
+//! some training view are dropped; then so is every triangle that neither a training view nor
+//! any of a sphere of views around the object (which also see the underside that captures from
+//! above miss) shows, unless it lies within `margin_rings` vertex rings of a shown one. The
+//! margin keeps visible triangles too small to cover a pixel centre, so culling leaves no
+//! pinholes.
 
 use tch::{Kind, Tensor};
 
@@ -24,13 +25,14 @@ pub struct Cleanup {
     pub components: i64,
     /// Components removed.
     pub removed_components: i64,
-    /// Triangles removed with those components.
+    /// Triangles removed with those components (whole components only; see
+    /// `removed_unseen_triangles` for the rest).
     pub removed_triangles: i64,
     /// Triangles of the remaining components removed as unseen.
     pub removed_unseen_triangles: i64,
 }
 
-/// The training views that [`remove_hidden_surface`] renders.
+/// Views that [`remove_hidden_surface`] renders (the training views, or views around).
 #[derive(Debug, Clone, Copy)]
 pub struct Viewpoints<'a> {
     /// Cameras.

@@ -57,8 +57,9 @@ pub struct Config {
     /// Fit the grid's cube to the visual hull of the training masks (within `grid_extent`)
     /// instead of using `[-grid_extent, grid_extent]³` as is.
     pub fit_grid: bool,
-    /// Drop the surface of the final pass-1 mesh that no training view sees: components
-    /// without a seen triangle, then unseen triangles beyond `visible_margin_rings`.
+    /// Drop hidden surface from the final pass-1 mesh: components no training view sees, then
+    /// triangles that neither a training view nor a view around the object shows, beyond
+    /// `visible_margin_rings` (`cleanup.rs`).
     pub remove_hidden: bool,
     /// Vertex rings around seen triangles kept by `remove_hidden`, so that visible triangles
     /// too small to cover a pixel centre stay.

@@ -5,7 +5,8 @@
 //! The reference learns the perturbation in a tangent frame built from per-tetrahedron dummy UVs
 //! and then bakes it into a texture whose frame is unrelated to it. Here it is a world-space
 //! offset whose tangential part tilts the normal: no tangent frame is needed during pass 1, and
-//! the bake converts it exactly into the atlas's tangent frame.
+//! the bake writes the normal it produces (on the surface it was learned on) in the atlas's
+//! tangent frames.
 
 use tch::Tensor;
 

@@ -62,7 +62,7 @@ pub fn reconstruct(
         observer.stage(Stage::UnwrapBake);
         let started = Instant::now();
         let unwrapped = unwrap(&pass.mesh, config.texture_size)?;
-        let baked = bake(&pass.mesh, &unwrapped, &pass.materials, 4)?;
+        let baked = bake(&pass.mesh, &pass.rough_vertices, &unwrapped, &pass.materials, 4)?;
         unwrap_bake_seconds = started.elapsed().as_secs_f64();
         if pass.cancelled || config.pass2_iterations == 0 {
             textured_mesh(&pass.mesh, &unwrapped, &baked)?

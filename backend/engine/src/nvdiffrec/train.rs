@@ -43,6 +43,9 @@ pub struct Checkpointing<'a> {
 pub struct PassOutput {
     /// The final surface (detached, on the training device).
     pub mesh: TriangleMesh,
+    /// `mesh`'s vertex positions before surface smoothing: the surface the material field's
+    /// normal offsets were learned on (the bake needs it).
+    pub rough_vertices: Tensor,
     /// Per-vertex kd and ks `[V, 3]` each.
     pub kd: Tensor,
     /// See `kd`.
@@ -315,47 +318,54 @@ pub fn run_pass1(
         }
     }
 
-    let (mesh, kd, ks, evaluation, cleanup) = tch::no_grad(|| -> Result<_, NvdiffrecError> {
-        let mesh = model.dmtet.mesh()?;
-        let mesh = TriangleMesh { vertices: mesh.vertices.f_detach()?, triangles: mesh.triangles };
-        // A cancelled run returns at once: no cleanup and no test-view evaluation.
-        let (mesh, cleanup) = if config.remove_hidden && !cancelled && mesh.triangles.size()[0] > 0
-        {
-            // Twice the training resolution: small seen triangles are found directly.
-            let at = Viewpoints {
-                views: &train_views,
-                count: n_train,
-                size: (size.0 * 2, size.1 * 2),
-                batch,
-            };
-            // 64 views around the object at ~4 pixels per grid cell.
-            let side = 4 * config.grid_resolution.clamp(8, 256) as u32;
-            let around_views = ViewBatch::new(&surrounding_cameras(domain, 64, side), device)?;
-            let around = Viewpoints { views: &around_views, count: 64, size: (side, side), batch };
+    let (mesh, rough_vertices, kd, ks, evaluation, cleanup) =
+        tch::no_grad(|| -> Result<_, NvdiffrecError> {
+            let mesh = model.dmtet.mesh()?;
+            let mesh =
+                TriangleMesh { vertices: mesh.vertices.f_detach()?, triangles: mesh.triangles };
+            // A cancelled run returns at once: no cleanup and no test-view evaluation.
             let (mesh, cleanup) =
-                remove_hidden_surface(&mesh, at, around, config.visible_margin_rings)?;
-            tracing::info!(?cleanup, "removed surface no training view sees");
-            (mesh, Some(cleanup))
-        } else {
-            (mesh, None)
-        };
-        let mesh = if config.surface_smoothing > 0 && !cancelled {
-            let vertices =
-                smooth(&mesh.vertices, &mesh.triangles, config.surface_smoothing as usize)?;
-            TriangleMesh { vertices, triangles: mesh.triangles }
-        } else {
-            mesh
-        };
-        let material = model.materials.sample(&mesh.vertices)?;
-        let evaluation = if mesh.triangles.size()[0] > 0 && !cancelled {
-            model.evaluate(&mesh, &lut, &test_views, &test_images, size, batch)?
-        } else {
-            None
-        };
-        Ok((mesh, material.kd, material.ks, evaluation, cleanup))
-    })?;
+                if config.remove_hidden && !cancelled && mesh.triangles.size()[0] > 0 {
+                    // Twice the training resolution: small seen triangles are found directly.
+                    let at = Viewpoints {
+                        views: &train_views,
+                        count: n_train,
+                        size: (size.0 * 2, size.1 * 2),
+                        batch,
+                    };
+                    // 64 views around the object, 4·G pixels across the bounding sphere's view (about 2
+                    // pixels per grid cell at the centre).
+                    let side = 4 * config.grid_resolution.clamp(8, 256) as u32;
+                    let around_views =
+                        ViewBatch::new(&surrounding_cameras(domain, 64, side), device)?;
+                    let around =
+                        Viewpoints { views: &around_views, count: 64, size: (side, side), batch };
+                    let (mesh, cleanup) =
+                        remove_hidden_surface(&mesh, at, around, config.visible_margin_rings)?;
+                    tracing::info!(?cleanup, "removed surface no training view sees");
+                    (mesh, Some(cleanup))
+                } else {
+                    (mesh, None)
+                };
+            let rough_vertices = mesh.vertices.shallow_clone();
+            let mesh = if config.surface_smoothing > 0 && !cancelled {
+                let vertices =
+                    smooth(&mesh.vertices, &mesh.triangles, config.surface_smoothing as usize)?;
+                TriangleMesh { vertices, triangles: mesh.triangles }
+            } else {
+                mesh
+            };
+            let material = model.materials.sample(&mesh.vertices)?;
+            let evaluation = if mesh.triangles.size()[0] > 0 && !cancelled {
+                model.evaluate(&mesh, &lut, &test_views, &test_images, size, batch)?
+            } else {
+                None
+            };
+            Ok((mesh, rough_vertices, material.kd, material.ks, evaluation, cleanup))
+        })?;
     Ok(PassOutput {
         mesh,
+        rough_vertices,
         kd,
         ks,
         iterations: iteration,

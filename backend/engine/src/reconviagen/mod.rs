@@ -1,7 +1,7 @@
 //! ReconViaGen (TRELLIS + VGGT), ported module by module from the reference implementation and
 //! checked against its outputs (tests/data/goldens/reconviagen). So far: the two image encoders
-//! (DINOv2 ViT-L/14 with registers, the VGGT aggregator), view preprocessing, the stage-1
-//! condition and the flow sampler.
+//! (DINOv2 ViT-L/14 with registers, the VGGT aggregator), view preprocessing, and stage 1 (the
+//! GGC condition, the flow DiT, the sampler, the occupancy decoder, `stage1::Stage1::run`).
 
 pub mod aggregator;
 pub mod attention;

@@ -19,11 +19,8 @@ pub fn pickle_to_safetensors(pickle: &Path, safetensors: &Path) -> Result<usize,
     let dir = safetensors.parent().unwrap_or_else(|| Path::new("."));
     let temporary = tempfile::Builder::new().suffix(".safetensors").tempfile_in(dir).map_err(io)?;
     let named: Vec<(&str, &Tensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
-    Tensor::write_safetensors(&named, temporary.path()).map_err(|source| WeightsError::Torch {
-        path: safetensors.to_owned(),
-        key: String::new(),
-        source,
-    })?;
+    Tensor::write_safetensors(&named, temporary.path())
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?;
     temporary.persist(safetensors).map_err(|e| io(e.error))?;
     Ok(tensors.len())
 }

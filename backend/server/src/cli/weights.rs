@@ -45,11 +45,12 @@ pub fn run(args: WeightsArgs) -> Result<()> {
     match args.command {
         WeightsCommand::List => {
             for entry in &manifest.file {
-                let state = if dir.join(&entry.path).is_file() { "present" } else { "missing" };
+                let path = entry.local_path();
+                let state = if dir.join(&path).is_file() { "present" } else { "missing" };
                 println!(
                     "{state:8} {:13} {} ({}; {})",
                     entry.model,
-                    entry.path.display(),
+                    path.display(),
                     entry.description,
                     entry.licence
                 );
@@ -60,10 +61,12 @@ pub fn run(args: WeightsArgs) -> Result<()> {
             let mut failures = Vec::new();
             for entry in entries {
                 match fetch(entry, dir) {
-                    Ok(Fetched::Present) => println!("present     {}", entry.path.display()),
+                    Ok(Fetched::Present) => {
+                        println!("present     {}", entry.local_path().display());
+                    }
                     Ok(Fetched::Downloaded { resumed_from, verified }) => println!(
                         "downloaded  {}{}{}",
-                        entry.path.display(),
+                        entry.local_path().display(),
                         if resumed_from > 0 {
                             format!(" (resumed at {resumed_from} bytes)")
                         } else {

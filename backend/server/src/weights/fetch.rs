@@ -52,8 +52,10 @@ pub enum FetchError {
         /// What arrived.
         found: String,
     },
-    /// The downloaded pickle could not be converted.
-    #[error("{path} was downloaded but cannot be converted: {reason}")]
+    /// The downloaded pickle could not be converted; it was deleted.
+    #[error(
+        "{path} was downloaded but cannot be converted ({reason}); it was deleted, run `meshcast weights fetch` again"
+    )]
     Convert {
         /// The downloaded file.
         path: PathBuf,
@@ -105,8 +107,11 @@ pub fn fetch(entry: &ManifestEntry, dir: &Path) -> Result<Fetched, FetchError> {
     let fetched = if target.is_file() { Fetched::Present } else { download(entry, &target)? };
     if entry.convert.is_some() {
         let converted = dir.join(entry.local_path());
-        meshcast_engine::weights::pickle_to_safetensors(&target, &converted)
-            .map_err(|e| FetchError::Convert { path: entry.path.clone(), reason: e.to_string() })?;
+        if let Err(e) = meshcast_engine::weights::pickle_to_safetensors(&target, &converted) {
+            // A broken download must not block the next attempt.
+            let _ = std::fs::remove_file(&target);
+            return Err(FetchError::Convert { path: entry.path.clone(), reason: e.to_string() });
+        }
         std::fs::remove_file(&target)
             .map_err(|source| FetchError::Io { path: target.clone(), source })?;
     }
@@ -167,12 +172,35 @@ fn download(entry: &ManifestEntry, target: &Path) -> Result<Fetched, FetchError>
             });
         }
     };
+    // `Content-Range: bytes START-END/TOTAL` (206) or `bytes */TOTAL` (416) says whether the
+    // server resumed where we asked and how long the whole file is.
+    let range =
+        response.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let range_total = range.as_deref().and_then(|r| r.rsplit('/').next()?.parse::<u64>().ok());
+    if status == 206 {
+        let start = range
+            .as_deref()
+            .and_then(|r| r.strip_prefix("bytes ")?.split('-').next()?.parse::<u64>().ok());
+        if start != Some(resumed_from) {
+            let _ = std::fs::remove_file(&part);
+            return Err(network(format!(
+                "the server resumed at {range:?} instead of byte {resumed_from}; the partial file was discarded"
+            )));
+        }
+    }
+    if status == 416 && range_total != Some(resumed_from) {
+        let _ = std::fs::remove_file(&part);
+        return Err(network(format!(
+            "the partial file ({resumed_from} bytes) does not match the server's ({range:?}); it was discarded"
+        )));
+    }
     let body_length = if status == 416 {
         Some(0)
     } else {
         response.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
     };
-    let expected_size = entry.size.or(announced_size).or(body_length.map(|n| n + resumed_from));
+    let expected_size =
+        entry.size.or(announced_size).or(range_total).or(body_length.map(|n| n + resumed_from));
 
     let mut hasher = Sha256::new();
     let mut file = if append {
