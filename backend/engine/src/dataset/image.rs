@@ -27,7 +27,7 @@ fn reader(
     path: &Path,
 ) -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>, DatasetError> {
     image::ImageReader::open(path)
-        .map_err(|e| DatasetError::Image { path: path.to_owned(), reason: e.to_string() })?
+        .map_err(|e| image_error(path, &image::ImageError::IoError(e)))?
         .with_guessed_format()
         .map_err(|e| DatasetError::Image { path: path.to_owned(), reason: e.to_string() })
 }
