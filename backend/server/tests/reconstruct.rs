@@ -53,7 +53,7 @@ fn bad_input_fails_before_any_work() {
         assert!(stderr(&output).contains(needle), "{args:?}: {}", stderr(&output));
     }
     let output = reconstruct(&["--dataset", out_dir, "--out", out_dir]);
-    assert!(stderr(&output).contains("no transforms_train.json or transforms.json"));
+    assert!(stderr(&output).contains("no transforms_train.json, transforms.json or COLMAP model"));
     assert!(!out.path().join("metrics.json").exists(), "nothing written on bad input");
 }
 
