@@ -152,4 +152,19 @@ fn interrupt_writes_mesh_and_checkpoint_and_resume_finishes() {
     let m = metrics(out.path());
     assert_eq!(m["passes"][0]["iterations"].to_string(), target);
     assert_eq!(m["stopped_early"], false);
+
+    // A checkpoint from before formats were numbered is refused by name, not by libtorch.
+    let state = out.path().join("checkpoint/checkpoint.json");
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(old["format"], 2);
+    old.as_object_mut().unwrap().remove("format");
+    std::fs::write(&state, old.to_string()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_meshcast")).args(&args).output().unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("checkpoint format 1, this one reads 2"),
+        "{}",
+        stderr(&output)
+    );
 }

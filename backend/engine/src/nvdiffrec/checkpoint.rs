@@ -15,10 +15,22 @@ const PARAMS: &str = "params.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "checkpoint.json";
 
+/// The layout of the saved parameters; raised whenever the model's parameters change shape
+/// (2: the material MLP grew from 6 to 9 outputs for the normal offset), so that an older
+/// checkpoint is refused by name instead of failing inside libtorch's loader.
+const FORMAT: u32 = 2;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct State {
+    /// Absent in checkpoints written before formats were numbered (format 1).
+    #[serde(default = "first_format")]
+    format: u32,
     iteration: u32,
     config: Config,
+}
+
+fn first_format() -> u32 {
+    1
 }
 
 fn fail(path: &Path, reason: impl std::fmt::Display) -> NvdiffrecError {
@@ -48,8 +60,9 @@ pub fn save(
         Tensor::write_safetensors(&named, p).map_err(|e| fail(p, e))
     })?;
     write(STATE, &|p| {
-        let json = serde_json::to_vec_pretty(&State { iteration, config: config.clone() })
-            .map_err(|e| fail(p, e))?;
+        let json =
+            serde_json::to_vec_pretty(&State { format: FORMAT, iteration, config: config.clone() })
+                .map_err(|e| fail(p, e))?;
         std::fs::write(p, json).map_err(|e| fail(p, e))
     })
 }
@@ -65,6 +78,15 @@ pub fn load(
     let state_path = dir.join(STATE);
     let text = std::fs::read_to_string(&state_path).map_err(|e| fail(&state_path, e))?;
     let state: State = serde_json::from_str(&text).map_err(|e| fail(&state_path, e))?;
+    if state.format != FORMAT {
+        return Err(fail(
+            &state_path,
+            format!(
+                "was written by another version of meshcast (checkpoint format {}, this one reads {FORMAT}); start without resuming",
+                state.format
+            ),
+        ));
+    }
     if !same_model(&state.config, config) {
         return Err(fail(
             &state_path,
