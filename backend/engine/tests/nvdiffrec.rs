@@ -78,30 +78,41 @@ fn tiny_preset_recovers_suzanne_silhouettes() {
     }
 }
 
+/// A shell (radius 0.8) with a closed fragment inside it (0.3): |r − 0.55| − 0.25 on a grid.
+fn nested_shells(device: tch::Device) -> meshcast_engine::geometry::TriangleMesh {
+    use meshcast_engine::geometry::{TetGrid, marching_tets};
+    let grid = TetGrid::new(24, 1.0, device).unwrap();
+    let r = grid.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
+    marching_tets(&grid, &grid.vertices, &((r - 0.55).abs() - 0.25)).unwrap()
+}
+
+/// The dataset's training views and 32 views around the unit cube, for the cleanup tests.
+fn cleanup_views(
+    dataset: &meshcast_engine::dataset::Dataset,
+    device: tch::Device,
+) -> (meshcast_engine::nvdiffrec::views::ViewBatch, meshcast_engine::nvdiffrec::views::ViewBatch) {
+    use meshcast_engine::nvdiffrec::bounds::GridBox;
+    use meshcast_engine::nvdiffrec::cleanup::surrounding_cameras;
+    use meshcast_engine::nvdiffrec::views::ViewBatch;
+    (
+        ViewBatch::new(&dataset.train.cameras, device).unwrap(),
+        ViewBatch::new(&surrounding_cameras(GridBox::centered(1.0), 32, 96), device).unwrap(),
+    )
+}
+
 #[test]
 fn hidden_components_are_removed() {
     use meshcast_engine::geometry::components::triangle_components;
-    use meshcast_engine::geometry::{TetGrid, marching_tets};
-    use meshcast_engine::nvdiffrec::bounds::GridBox;
-    use meshcast_engine::nvdiffrec::cleanup::{
-        Viewpoints, remove_hidden_surface, surrounding_cameras,
-    };
-    use meshcast_engine::nvdiffrec::views::ViewBatch;
+    use meshcast_engine::nvdiffrec::cleanup::{Viewpoints, remove_hidden_surface};
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/suzanne-96");
     let dataset = load(&dir, LoadOptions { max_side: 48 }).unwrap();
     for device in common::test_devices() {
-        // A shell (0.8) with a closed fragment inside it (0.3): |r − 0.55| − 0.25.
-        let grid = TetGrid::new(24, 1.0, device).unwrap();
-        let r = grid.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
-        let sdf = (r - 0.55).abs() - 0.25;
-        let shell = marching_tets(&grid, &grid.vertices, &sdf).unwrap();
+        let shell = nested_shells(device);
         let (_, count) = triangle_components(&shell.triangles, shell.vertices.size()[0]).unwrap();
         assert_eq!(count, 2, "{device:?}");
-        let views = ViewBatch::new(&dataset.train.cameras, device).unwrap();
+        let (views, around_views) = cleanup_views(&dataset, device);
         let at = Viewpoints { views: &views, count: 50, size: dataset.size, batch: 8 };
-        let around_views =
-            ViewBatch::new(&surrounding_cameras(GridBox::centered(1.0), 32, 96), device).unwrap();
         let around = Viewpoints { views: &around_views, count: 32, size: (96, 96), batch: 8 };
         let (kept, cleanup) = remove_hidden_surface(&shell, at, around, 2).unwrap();
         assert_eq!((cleanup.components, cleanup.removed_components), (2, 1), "{device:?}");
@@ -116,21 +127,15 @@ fn hidden_components_are_removed() {
 /// not the per-triangle step, except for the margin rings around the joint.
 #[test]
 fn unseen_triangles_behind_the_surface_are_removed() {
+    use meshcast_engine::geometry::TriangleMesh;
     use meshcast_engine::geometry::components::triangle_components;
-    use meshcast_engine::geometry::{TetGrid, TriangleMesh, marching_tets};
-    use meshcast_engine::nvdiffrec::bounds::GridBox;
-    use meshcast_engine::nvdiffrec::cleanup::{
-        Viewpoints, remove_hidden_surface, surrounding_cameras,
-    };
-    use meshcast_engine::nvdiffrec::views::ViewBatch;
+    use meshcast_engine::nvdiffrec::cleanup::{Viewpoints, remove_hidden_surface};
     use tch::{Kind, Tensor};
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/suzanne-96");
     let dataset = load(&dir, LoadOptions { max_side: 48 }).unwrap();
     for device in common::test_devices() {
-        let grid = TetGrid::new(24, 1.0, device).unwrap();
-        let r = grid.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
-        let shell = marching_tets(&grid, &grid.vertices, &((r - 0.55).abs() - 0.25)).unwrap();
+        let shell = nested_shells(device);
         // Bridge the inner sphere to the outer one with a triangle: one component.
         let radius = shell.vertices.norm_scalaropt_dim(2, [1i64].as_slice(), false);
         let outer = radius.argmax(0, false).int64_value(&[]);
@@ -159,10 +164,8 @@ fn unseen_triangles_behind_the_surface_are_removed() {
             .sum(Kind::Int64)
             .int64_value(&[]);
 
-        let views = ViewBatch::new(&dataset.train.cameras, device).unwrap();
+        let (views, around_views) = cleanup_views(&dataset, device);
         let at = Viewpoints { views: &views, count: 50, size: dataset.size, batch: 8 };
-        let around_views =
-            ViewBatch::new(&surrounding_cameras(GridBox::centered(1.0), 32, 96), device).unwrap();
         let around = Viewpoints { views: &around_views, count: 32, size: (96, 96), batch: 8 };
         let (kept, cleanup) = remove_hidden_surface(&joined, at, around, 2).unwrap();
         assert_eq!(cleanup.removed_components, 0, "{device:?}");

@@ -5,9 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // test helpers: a panic is the failure report
 
 mod common;
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod goldens;
 
 use meshcast_engine::reconviagen::condition::{ConditionConfig, SparseStructureCondition};
 use meshcast_engine::reconviagen::{Precision, Trace};
@@ -15,20 +13,12 @@ use meshcast_engine::weights::{declared_shapes, load_strict};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-fn goldens() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/goldens/reconviagen")
-}
-
-fn read(path: &Path) -> BTreeMap<String, Tensor> {
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
-}
-
 #[test]
 fn condition_matches_the_reference() {
-    let dir = goldens().join("ss_cond_ggc");
-    let inputs = read(&dir.join("inputs.safetensors"));
-    let outputs = read(&dir.join("outputs.safetensors"));
-    let lowp = read(&dir.join("outputs_lowp.safetensors"));
+    let dir = goldens::dir().join("ss_cond_ggc");
+    let inputs = goldens::read(&dir.join("inputs.safetensors"));
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
+    let lowp = goldens::read(&dir.join("outputs_lowp.safetensors"));
     let config = ConditionConfig { channels: 16, context_channels: 3072, heads: 2, tokens: 32 };
     for device in common::test_devices() {
         let vs = VarStore::new(device);
@@ -64,17 +54,7 @@ fn condition_matches_the_reference() {
 
 #[test]
 fn full_size_condition_declares_the_released_keys() {
-    let text = std::fs::read_to_string(goldens().join("manifest/ss_vggt_cond.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let released: BTreeMap<String, Vec<i64>> = json["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let shape = k["shape"].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
-            (k["name"].as_str().unwrap().to_owned(), shape.collect())
-        })
-        .collect();
+    let released = goldens::released_shapes("ss_vggt_cond.json", "");
     let vs = VarStore::new(Device::Cpu);
     let _model = SparseStructureCondition::new(&vs.root(), ConditionConfig::RELEASED);
     assert_eq!(declared_shapes(&vs), released);

@@ -5,29 +5,19 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // test helpers: a panic is the failure report
 
 mod common;
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod goldens;
 
 use meshcast_engine::reconviagen::Trace;
 use meshcast_engine::reconviagen::decoder::{DecoderConfig, SparseStructureDecoder, occupied};
 use meshcast_engine::weights::{declared_shapes, load_strict};
+use tch::Device;
 use tch::nn::VarStore;
-use tch::{Device, Tensor};
-
-fn goldens() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/goldens/reconviagen")
-}
-
-fn read(path: &Path) -> BTreeMap<String, Tensor> {
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
-}
 
 #[test]
 fn decoder_matches_the_reference_logits_and_voxels() {
-    let dir = goldens().join("ss_decoder");
-    let inputs = read(&dir.join("inputs.safetensors"));
-    let outputs = read(&dir.join("outputs.safetensors"));
+    let dir = goldens::dir().join("ss_decoder");
+    let inputs = goldens::read(&dir.join("inputs.safetensors"));
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
     let config = DecoderConfig {
         latent_channels: 8,
         out_channels: 1,
@@ -62,17 +52,7 @@ fn decoder_matches_the_reference_logits_and_voxels() {
 
 #[test]
 fn full_size_decoder_declares_the_released_keys() {
-    let text = std::fs::read_to_string(goldens().join("manifest/ss_decoder.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let released: BTreeMap<String, Vec<i64>> = json["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let shape = k["shape"].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
-            (k["name"].as_str().unwrap().to_owned(), shape.collect())
-        })
-        .collect();
+    let released = goldens::released_shapes("ss_decoder.json", "");
     let vs = VarStore::new(Device::Cpu);
     let _model = SparseStructureDecoder::new(&vs.root(), &DecoderConfig::released());
     assert_eq!(declared_shapes(&vs), released);

@@ -7,9 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // test helpers: a panic is the failure report
 
 mod common;
+mod goldens;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use meshcast_engine::reconviagen::{
     Aggregator, AggregatorConfig, Dinov2, Dinov2Config, Precision, Trace,
@@ -17,14 +17,6 @@ use meshcast_engine::reconviagen::{
 use meshcast_engine::weights::{WeightsError, declared_shapes, load_strict};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-
-fn goldens() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/goldens/reconviagen")
-}
-
-fn read(path: &Path) -> BTreeMap<String, Tensor> {
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
-}
 
 /// The reduced ViT both goldens use: 70 px, 14-px patches, width 32, 2 blocks, 2 heads.
 const SMALL_VIT: Dinov2Config = Dinov2Config {
@@ -56,9 +48,9 @@ fn rel_l2(ours: &Tensor, reference: &Tensor) -> f64 {
 
 #[test]
 fn dinov2_matches_the_reference_image_condition() {
-    let dir = goldens().join("dinov2_image_cond");
-    let inputs = read(&dir.join("inputs.safetensors"));
-    let outputs = read(&dir.join("outputs.safetensors"));
+    let dir = goldens::dir().join("dinov2_image_cond");
+    let inputs = goldens::read(&dir.join("inputs.safetensors"));
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
     for device in common::test_devices() {
         let vs = VarStore::new(device);
         let model = Dinov2::new(&vs.root(), SMALL_VIT);
@@ -93,10 +85,10 @@ fn small_aggregator() -> AggregatorConfig {
 
 #[test]
 fn vggt_aggregator_matches_the_reference_in_float32_and_bf16() {
-    let dir = goldens().join("vggt_aggregator");
-    let inputs = read(&dir.join("inputs.safetensors"));
-    let outputs = read(&dir.join("outputs.safetensors"));
-    let lowp = read(&dir.join("outputs_lowp.safetensors"));
+    let dir = goldens::dir().join("vggt_aggregator");
+    let inputs = goldens::read(&dir.join("inputs.safetensors"));
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
+    let lowp = goldens::read(&dir.join("outputs_lowp.safetensors"));
     for device in common::test_devices() {
         let vs = VarStore::new(device);
         let model = Aggregator::new(&vs.root(), small_aggregator());
@@ -151,26 +143,12 @@ fn vggt_aggregator_matches_the_reference_in_float32_and_bf16() {
 /// (parameters are allocated but never touched, so this costs no real memory).
 #[test]
 fn full_size_modules_declare_the_released_keys() {
-    let manifest = |name: &str, prefix: &str| -> BTreeMap<String, Vec<i64>> {
-        let text = std::fs::read_to_string(goldens().join("manifest").join(name)).unwrap();
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-        json["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|k| {
-                let key = k["name"].as_str().unwrap().strip_prefix(prefix)?;
-                let shape = k["shape"].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
-                Some((key.to_owned(), shape.collect()))
-            })
-            .collect()
-    };
     let vs = VarStore::new(Device::Cpu);
     let _dino = Dinov2::new(&vs.root(), Dinov2Config::VITL14_REG);
-    assert_eq!(declared_shapes(&vs), manifest("dinov2_vitl14_reg.json", ""));
+    assert_eq!(declared_shapes(&vs), goldens::released_shapes("dinov2_vitl14_reg.json", ""));
     let vs = VarStore::new(Device::Cpu);
     let _aggregator = Aggregator::new(&vs.root(), AggregatorConfig::VGGT);
-    let released = manifest("vggt.json", "aggregator.");
+    let released = goldens::released_shapes("vggt.json", "aggregator.");
     assert_eq!(released.len(), 1210);
     assert_eq!(declared_shapes(&vs), released);
 }
@@ -183,7 +161,7 @@ fn write(path: &Path, tensors: &[(String, Tensor)]) {
 
 #[test]
 fn broken_checkpoints_fail_naming_the_file_and_key() {
-    let good = goldens().join("dinov2_image_cond/weights.safetensors");
+    let good = goldens::dir().join("dinov2_image_cond/weights.safetensors");
     let tensors: Vec<(String, Tensor)> = Tensor::read_safetensors(&good).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = || {

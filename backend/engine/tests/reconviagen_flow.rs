@@ -6,9 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // test helpers: a panic is the failure report
 
 mod common;
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod goldens;
 
 use meshcast_engine::reconviagen::flow::{FlowConfig, SparseStructureFlow};
 use meshcast_engine::reconviagen::sampler::SamplerSettings;
@@ -16,14 +14,6 @@ use meshcast_engine::reconviagen::{Precision, Trace};
 use meshcast_engine::weights::{declared_shapes, load_strict};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
-
-fn goldens() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/goldens/reconviagen")
-}
-
-fn read(path: &Path) -> BTreeMap<String, Tensor> {
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
-}
 
 const SMALL: FlowConfig = FlowConfig {
     resolution: 8,
@@ -48,9 +38,9 @@ fn model_time(t: f64, device: Device) -> Tensor {
 
 #[test]
 fn flow_matches_the_reference_velocities() {
-    let dir = goldens().join("ss_flow");
-    let inputs = read(&dir.join("inputs.safetensors"));
-    let outputs = read(&dir.join("outputs.safetensors"));
+    let dir = goldens::dir().join("ss_flow");
+    let inputs = goldens::read(&dir.join("inputs.safetensors"));
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
     for device in common::test_devices() {
         let vs = VarStore::new(device);
         let model = SparseStructureFlow::new(&vs.root(), SMALL);
@@ -82,9 +72,9 @@ fn flow_matches_the_reference_velocities() {
 
 #[test]
 fn stage1_sampling_matches_step_by_step() {
-    let flow_dir = goldens().join("ss_flow");
-    let inputs = read(&goldens().join("sampler/inputs.safetensors"));
-    let run = read(&goldens().join("sampler/ss_settings_dense.safetensors"));
+    let flow_dir = goldens::dir().join("ss_flow");
+    let inputs = goldens::read(&goldens::dir().join("sampler/inputs.safetensors"));
+    let run = goldens::read(&goldens::dir().join("sampler/ss_settings_dense.safetensors"));
     let settings = SamplerSettings::STAGE1;
     for device in common::test_devices() {
         let vs = VarStore::new(device);
@@ -138,17 +128,7 @@ fn stage1_sampling_matches_step_by_step() {
 
 #[test]
 fn full_size_flow_declares_the_released_keys() {
-    let text = std::fs::read_to_string(goldens().join("manifest/ss_flow.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let released: BTreeMap<String, Vec<i64>> = json["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let shape = k["shape"].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
-            (k["name"].as_str().unwrap().to_owned(), shape.collect())
-        })
-        .collect();
+    let released = goldens::released_shapes("ss_flow.json", "");
     let vs = VarStore::new(Device::Cpu);
     let _model = SparseStructureFlow::new(&vs.root(), FlowConfig::RELEASED);
     assert_eq!(declared_shapes(&vs), released);

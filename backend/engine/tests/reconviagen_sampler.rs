@@ -6,18 +6,15 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // test helpers: a panic is the failure report
 
 mod common;
+mod goldens;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use meshcast_engine::reconviagen::sampler::SamplerSettings;
 use tch::{Device, Kind, Tensor};
 
 fn read(name: &str) -> BTreeMap<String, Tensor> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data/goldens/reconviagen/sampler")
-        .join(name);
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
+    goldens::read(&goldens::dir().join("sampler").join(name))
 }
 
 fn max_rel(ours: &Tensor, reference: &Tensor) -> f64 {

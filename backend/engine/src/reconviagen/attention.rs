@@ -109,18 +109,9 @@ impl Attention {
             k = kn.forward(&k)?;
         }
         // [B, L, H, D] → [B, H, L, D] for attention, and back.
-        let heads_first = |t: &Tensor| precision.matmul_input(&t.f_transpose(1, 2)?);
-        let out = Tensor::f_scaled_dot_product_attention(
-            &heads_first(&q)?,
-            &heads_first(&k)?,
-            &heads_first(&v)?,
-            None::<&Tensor>,
-            0.0,
-            false,
-            None,
-            false,
-        )?;
-        let out = precision.output(&out)?.f_transpose(1, 2)?.f_reshape([b, l, c])?;
+        let heads_first = |t: &Tensor| t.f_transpose(1, 2);
+        let out = precision.attend(&heads_first(&q)?, &heads_first(&k)?, &heads_first(&v)?)?;
+        let out = out.f_transpose(1, 2)?.f_reshape([b, l, c])?;
         self.out.forward(&out, precision)
     }
 }

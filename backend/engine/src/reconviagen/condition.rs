@@ -7,8 +7,7 @@
 use tch::nn::Path;
 use tch::{Kind, Tensor};
 
-use super::attention::Attention;
-use super::layers::{LayerNorm, Linear};
+use super::cross_block::CrossBlock;
 use super::precision::Precision;
 use super::trace::Trace;
 use crate::weights::param;
@@ -35,54 +34,6 @@ impl ConditionConfig {
 /// VGGT layers the blocks read, in block order.
 pub const VGGT_LAYERS: [usize; 4] = [4, 11, 17, 23];
 
-#[derive(Debug)]
-struct CrossBlock {
-    norm1: LayerNorm,
-    norm2: LayerNorm,
-    norm3: LayerNorm,
-    self_attn: Attention,
-    cross_attn: Attention,
-    fc1: Linear,
-    fc2: Linear,
-}
-
-impl CrossBlock {
-    fn new(path: &Path<'_>, config: ConditionConfig) -> Self {
-        let c = config.channels;
-        Self {
-            norm1: LayerNorm::plain(1e-6),
-            norm2: LayerNorm::new(&(path / "norm2"), c, 1e-6),
-            norm3: LayerNorm::plain(1e-6),
-            self_attn: Attention::self_attention(&(path / "self_attn"), c, config.heads, true),
-            cross_attn: Attention::cross_attention(
-                &(path / "cross_attn"),
-                c,
-                config.context_channels,
-                config.heads,
-                false,
-            ),
-            fc1: Linear::new(&(path / "mlp" / "mlp" / 0), c, 4 * c),
-            fc2: Linear::new(&(path / "mlp" / "mlp" / 2), 4 * c, c),
-        }
-    }
-
-    fn forward(
-        &self,
-        x: &Tensor,
-        context: &Tensor,
-        precision: Precision,
-    ) -> Result<Tensor, tch::TchError> {
-        let x = x.f_add(&self.self_attn.forward(&self.norm1.forward(x)?, None, precision)?)?;
-        let x = x.f_add(&self.cross_attn.forward(
-            &self.norm2.forward(&x)?,
-            Some(context),
-            precision,
-        )?)?;
-        let hidden = self.fc1.forward(&self.norm3.forward(&x)?, precision)?.f_gelu("tanh")?;
-        x.f_add(&self.fc2.forward(&hidden, precision)?)
-    }
-}
-
 /// The GGC condition module; parameter keys as the released `ss_vggt_cond`.
 #[derive(Debug)]
 pub struct SparseStructureCondition {
@@ -95,7 +46,12 @@ impl SparseStructureCondition {
     pub fn new(path: &Path<'_>, config: ConditionConfig) -> Self {
         Self {
             tokens: param(path, "multiview_cond_tokens", &[1, config.tokens, config.channels]),
-            blocks: (0..4).map(|i| CrossBlock::new(&(path / "cond_blocks" / i), config)).collect(),
+            blocks: (0..4)
+                .map(|i| {
+                    let path = path / "cond_blocks" / i;
+                    CrossBlock::new(&path, config.channels, config.context_channels, config.heads)
+                })
+                .collect(),
         }
     }
 
@@ -128,7 +84,7 @@ impl SparseStructureCondition {
                 layer.size()[3],
             ])?;
             let context = Tensor::f_cat(&[patches, dino.shallow_clone()], -1)?;
-            x = block.forward(&x, &context, precision)?;
+            x = block.forward(&x, &context, None, precision)?;
             trace.record(format!("cond_blocks.{i}"), &x);
         }
         Ok(x)

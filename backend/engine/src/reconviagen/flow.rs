@@ -7,7 +7,7 @@
 use tch::nn::Path;
 use tch::{Kind, Tensor};
 
-use super::attention::Attention;
+use super::cross_block::CrossBlock;
 use super::layers::{LayerNorm, Linear};
 use super::precision::Precision;
 use super::trace::Trace;
@@ -62,16 +62,11 @@ pub fn timestep_embedding(t: &Tensor, dim: i64) -> Result<Tensor, tch::TchError>
     Tensor::f_cat(&[args.f_cos()?, args.f_sin()?], -1)
 }
 
+/// A [`CrossBlock`] modulated by the timestep embedding (`adaLN_modulation.1`).
 #[derive(Debug)]
 struct ModulatedBlock {
     modulation: Linear,
-    norm1: LayerNorm,
-    norm2: LayerNorm,
-    norm3: LayerNorm,
-    self_attn: Attention,
-    cross_attn: Attention,
-    fc1: Linear,
-    fc2: Linear,
+    block: CrossBlock,
 }
 
 impl ModulatedBlock {
@@ -79,19 +74,7 @@ impl ModulatedBlock {
         let c = config.model_channels;
         Self {
             modulation: Linear::new(&(path / "adaLN_modulation" / 1), c, 6 * c),
-            norm1: LayerNorm::plain(1e-6),
-            norm2: LayerNorm::new(&(path / "norm2"), c, 1e-6),
-            norm3: LayerNorm::plain(1e-6),
-            self_attn: Attention::self_attention(&(path / "self_attn"), c, config.heads, true),
-            cross_attn: Attention::cross_attention(
-                &(path / "cross_attn"),
-                c,
-                config.cond_channels,
-                config.heads,
-                false,
-            ),
-            fc1: Linear::new(&(path / "mlp" / "mlp" / 0), c, 4 * c),
-            fc2: Linear::new(&(path / "mlp" / "mlp" / 2), 4 * c, c),
+            block: CrossBlock::new(path, c, config.cond_channels, config.heads),
         }
     }
 
@@ -104,16 +87,7 @@ impl ModulatedBlock {
     ) -> Result<Tensor, tch::TchError> {
         let m =
             self.modulation.forward(&t_emb.f_silu()?, precision)?.f_unsqueeze(1)?.f_chunk(6, -1)?;
-        let modulate = |h: Tensor, shift: &Tensor, scale: &Tensor| {
-            h.f_mul(&scale.f_add_scalar(1.0)?)?.f_add(shift)
-        };
-        let h = modulate(self.norm1.forward(x)?, &m[0], &m[1])?;
-        let x = x.f_add(&self.self_attn.forward(&h, None, precision)?.f_mul(&m[2])?)?;
-        let x =
-            x.f_add(&self.cross_attn.forward(&self.norm2.forward(&x)?, Some(cond), precision)?)?;
-        let h = modulate(self.norm3.forward(&x)?, &m[3], &m[4])?;
-        let h = self.fc2.forward(&self.fc1.forward(&h, precision)?.f_gelu("tanh")?, precision)?;
-        x.f_add(&h.f_mul(&m[5])?)
+        self.block.forward(x, cond, Some(&m), precision)
     }
 }
 

@@ -157,17 +157,7 @@ impl Block {
             q = rope.apply(&q, pos)?;
             k = rope.apply(&k, pos)?;
         }
-        let out = Tensor::f_scaled_dot_product_attention(
-            &precision.matmul_input(&q)?,
-            &precision.matmul_input(&k)?,
-            &precision.matmul_input(&v)?,
-            None::<&Tensor>,
-            0.0,
-            false,
-            None,
-            false,
-        )?;
-        let out = precision.output(&out)?.f_transpose(1, 2)?.f_reshape([b, n, c])?;
+        let out = precision.attend(&q, &k, &v)?.f_transpose(1, 2)?.f_reshape([b, n, c])?;
         self.proj.forward(&out, precision)
     }
 }

@@ -6,6 +6,7 @@
 pub mod aggregator;
 pub mod attention;
 pub mod condition;
+pub mod cross_block;
 pub mod decoder;
 pub mod dinov2;
 pub mod flow;

@@ -36,4 +36,20 @@ impl Precision {
     pub fn output(self, x: &Tensor) -> Result<Tensor, tch::TchError> {
         x.f_to_kind(Kind::Float)
     }
+
+    /// Softmax attention (scale 1/√d) of `q`, `k`, `v` `[B, H, L, D]` with the operands in the
+    /// matrix-product dtype; the result `[B, H, L, D]` is float32.
+    pub fn attend(self, q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor, tch::TchError> {
+        let out = Tensor::f_scaled_dot_product_attention(
+            &self.matmul_input(q)?,
+            &self.matmul_input(k)?,
+            &self.matmul_input(v)?,
+            None::<&Tensor>,
+            0.0,
+            false,
+            None,
+            false,
+        )?;
+        self.output(&out)
+    }
 }

@@ -1,0 +1,35 @@
+//! Shared by the ReconViaGen parity tests: where the reference's outputs are, reading them, and
+//! the released checkpoints' key manifests. Each test binary uses a subset.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tch::Tensor;
+
+/// `tests/data/goldens/reconviagen`.
+pub fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/goldens/reconviagen")
+}
+
+/// All tensors of a safetensors file, by name.
+pub fn read(path: &Path) -> BTreeMap<String, Tensor> {
+    Tensor::read_safetensors(path).expect("golden file").into_iter().collect()
+}
+
+/// Key → shape of the released checkpoint described by `manifest/<name>`, for the keys that
+/// start with `prefix` (removed).
+pub fn released_shapes(name: &str, prefix: &str) -> BTreeMap<String, Vec<i64>> {
+    let text = std::fs::read_to_string(dir().join("manifest").join(name)).expect("manifest");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("manifest JSON");
+    json["keys"]
+        .as_array()
+        .expect("a key list")
+        .iter()
+        .filter_map(|k| {
+            let key = k["name"].as_str()?.strip_prefix(prefix)?;
+            let shape = k["shape"].as_array()?.iter().map(|d| d.as_i64().unwrap_or(-1));
+            Some((key.to_owned(), shape.collect()))
+        })
+        .collect()
+}
