@@ -11,8 +11,11 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
 
+#[path = "common/memory.rs"]
+mod memory;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use meshcast_engine::reconviagen::decoder::{DecoderConfig, SparseStructureDecoder};
@@ -74,25 +77,6 @@ fn time(device: Device, runs: usize, mut f: impl FnMut()) -> f64 {
     seconds[seconds.len() / 2]
 }
 
-fn memory_sampler(device: Device, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
-    std::thread::spawn(move || {
-        let Device::Cuda(ordinal) = device else { return 0 };
-        let Ok(ctx) = meshcast_engine::kernels::cuda_context(ordinal) else { return 0 };
-        if ctx.bind_to_thread().is_err() {
-            return 0;
-        }
-        let peak = AtomicUsize::new(0);
-        while !stop.load(Ordering::Relaxed) {
-            if let Ok((free, total)) = cudarc::driver::result::mem_get_info() {
-                peak.fetch_max(total - free, Ordering::Relaxed);
-            }
-            #[allow(clippy::disallowed_methods)] // a sampling thread outside any async runtime
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        peak.load(Ordering::Relaxed)
-    })
-}
-
 fn main() {
     let device = match arg("--device").as_deref() {
         Some("cpu") => Device::Cpu,
@@ -102,7 +86,7 @@ fn main() {
     let views: i64 = arg("--views").map_or(8, |v| v.parse().unwrap());
     let runs: usize = arg("--runs").map_or(10, |v| v.parse().unwrap());
     let stop = Arc::new(AtomicBool::new(false));
-    let sampler = memory_sampler(device, stop.clone());
+    let sampler = memory::sampler(device, stop.clone(), 10);
 
     let dino_vs = VarStore::new(device);
     let dino = Dinov2::new(&dino_vs.root(), Dinov2Config::VITL14_REG);

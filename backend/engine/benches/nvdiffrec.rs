@@ -9,9 +9,12 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
 
+#[path = "common/memory.rs"]
+mod memory;
+
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use meshcast_engine::dataset::{LoadOptions, load};
@@ -42,26 +45,6 @@ fn load_obj(path: &std::path::Path) -> (Tensor, Tensor) {
     (Tensor::from_slice(&verts).reshape([-1, 3]), Tensor::from_slice(&tris).reshape([-1, 3]))
 }
 
-/// Samples device-wide GPU memory in use until stopped; returns the peak in bytes.
-fn memory_sampler(device: Device, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
-    let peak = Arc::new(AtomicUsize::new(0));
-    std::thread::spawn(move || {
-        let Device::Cuda(ordinal) = device else { return 0 };
-        let Ok(ctx) = meshcast_engine::kernels::cuda_context(ordinal) else { return 0 };
-        if ctx.bind_to_thread().is_err() {
-            return 0;
-        }
-        while !stop.load(Ordering::Relaxed) {
-            if let Ok((free, total)) = cudarc::driver::result::mem_get_info() {
-                peak.fetch_max(total - free, Ordering::Relaxed);
-            }
-            #[allow(clippy::disallowed_methods)] // a sampling thread outside any async runtime
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        peak.load(Ordering::Relaxed)
-    })
-}
-
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// Both passes on one dataset; the table row, with stage lines on stderr as they finish.
@@ -69,7 +52,7 @@ fn scene(dir: &std::path::Path, config: &Config, device: Device) -> BenchResult<
     let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let dataset = load(dir, LoadOptions { max_side: config.image_size })?;
     let stop = Arc::new(AtomicBool::new(false));
-    let sampler = memory_sampler(device, stop.clone());
+    let sampler = memory::sampler(device, stop.clone(), 20);
     let started = Instant::now();
     let pass = run_pass1(&dataset, config, device, &mut Silent, &AtomicBool::new(false), None)?;
     eprintln!("{name}: pass 1 {:.1} s, {:?}, {:?}", pass.seconds, pass.evaluation, pass.cleanup);

@@ -6,6 +6,7 @@ pub mod components;
 pub mod laplacian;
 pub mod marching_tets;
 pub mod normals;
+pub mod rows;
 pub mod tangents;
 pub mod tet_grid;
 

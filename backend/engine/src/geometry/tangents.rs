@@ -7,15 +7,8 @@
 
 use tch::{Kind, Tensor};
 
+use super::rows::{dot, normalize};
 use crate::EngineError;
-
-fn dot(a: &Tensor, b: &Tensor) -> Result<Tensor, tch::TchError> {
-    a.f_mul(b)?.f_sum_dim_intlist([1i64].as_slice(), true, a.kind())
-}
-
-fn normalize(v: &Tensor) -> Result<Tensor, tch::TchError> {
-    v.f_div(&v.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-12)?)
-}
 
 /// Per-vertex tangents `[U, 4]` for `positions` `[U, 3]`, `uvs` `[U, 2]`, `triangles` `[F, 3]`
 /// and unit `normals` `[U, 3]`. Each triangle adds its ∂p/∂u and ∂p/∂v weighted by its UV area;

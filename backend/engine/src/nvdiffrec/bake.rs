@@ -15,6 +15,7 @@ use tch::{Device, Kind, Tensor};
 use super::NvdiffrecError;
 use super::material::{MaterialField, perturbed_normals};
 use crate::geometry::laplacian::smooth;
+use crate::geometry::rows::normalize;
 use crate::geometry::tangents::{vertex_tangents, world_to_tangent};
 use crate::geometry::{TriangleMesh, vertex_normals};
 use crate::ops::raster::{interpolate, rasterize};
@@ -173,9 +174,7 @@ pub fn bake(
             (texels.f_narrow(1, 0, 3)?, texels.f_narrow(1, 3, 3)?, texels.f_narrow(1, 6, 4)?);
         let learned_normal = texels.f_narrow(1, 10, 3)?;
         let (material, offset) = materials.sample_all(&points)?;
-        let unit = learned_normal.f_div(
-            &learned_normal.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-12)?,
-        )?;
+        let unit = normalize(&learned_normal)?;
         let local = world_to_tangent(&perturbed_normals(&unit, &offset)?, &tangent, &normal)?;
         let device = points.device();
         let scatter = |values: &Tensor, empty: [f32; 3]| -> Result<Tensor, tch::TchError> {

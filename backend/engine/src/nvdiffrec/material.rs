@@ -12,6 +12,7 @@ use tch::Tensor;
 
 use super::NvdiffrecError;
 use super::bounds::GridBox;
+use crate::geometry::rows::{dot, normalize};
 use crate::nn::{HashGrid, HashGridConfig, Mlp};
 use crate::render::Material;
 
@@ -76,8 +77,6 @@ impl MaterialField {
 /// `normalize(n + offset − (offset · n) n)`. At most 60° (the tangential part is at most √3
 /// long), so the shading normal never faces away from the surface's side.
 pub fn perturbed_normals(normals: &Tensor, offset: &Tensor) -> Result<Tensor, NvdiffrecError> {
-    let along = offset.f_mul(normals)?.f_sum_dim_intlist([1i64].as_slice(), true, offset.kind())?;
-    let tilted = normals.f_add(&offset.f_sub(&normals.f_mul(&along)?)?)?;
-    Ok(tilted
-        .f_div(&tilted.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-8)?)?)
+    let tilted = normals.f_add(&offset.f_sub(&normals.f_mul(&dot(offset, normals)?)?)?)?;
+    Ok(normalize(&tilted)?)
 }

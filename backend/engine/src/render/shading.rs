@@ -4,6 +4,7 @@ use tch::{Kind, Tensor};
 
 use super::env_light::{EnvironmentLight, Prefiltered};
 use crate::EngineError;
+use crate::geometry::rows::{dot, normalize};
 use crate::ops::cubemap::texture_cube;
 use crate::ops::texture::{Boundary, Filter, Mipmaps, texture};
 
@@ -14,14 +15,6 @@ pub struct Material {
     pub kd: Tensor,
     /// Occlusion, roughness, metallic, `[N, 3]` (glTF's ORM packing).
     pub ks: Tensor,
-}
-
-fn dot(a: &Tensor, b: &Tensor) -> Result<Tensor, tch::TchError> {
-    a.f_mul(b)?.f_sum_dim_intlist([1i64].as_slice(), true, a.kind())
-}
-
-fn normalize(v: &Tensor) -> Result<Tensor, tch::TchError> {
-    v.f_div(&v.f_norm_scalaropt_dim(2, [1i64].as_slice(), true)?.f_clamp_min(1e-12)?)
 }
 
 /// Linear radiance `[N, 3]` leaving points `pos` `[N, 3]` with unit `normal` `[N, 3]` towards
