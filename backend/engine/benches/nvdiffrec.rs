@@ -1,16 +1,21 @@
 //! `cargo bench -p meshcast-engine --bench nvdiffrec -- --dataset DIR [--dataset DIR …]
-//! [--preset default] [--iters N] [--set KEY=JSON …] [--device cuda:0|cpu] [--out DIR] [--append FILE]`
+//! [--preset default] [--iters N] [--set KEY=JSON …] [--device cuda:0|cpu] [--out DIR]
+//! [--slices DIR] [--append FILE]`
 //!
 //! Runs both passes on each dataset and reports what the issue measures: seconds per iteration
 //! and time of each stage, peak GPU memory in use (device-wide, sampled every 20 ms), test-view
 //! PSNR (after pass 1 and of the final textured mesh) and mask IoU, Chamfer-L1 to the dataset's
 //! `gt_mesh.obj` (100k samples each) and the surface-area ratio.
-//! Prints a Markdown table; `--append FILE` adds it to FILE with the device names.
+//! Prints a Markdown table; `--append FILE` adds it to FILE with the device names. `--out DIR`
+//! writes each scene's meshes; `--slices DIR` a small PNG of cross-sections through ours (red)
+//! and the ground truth (black), for seeing where extra or missing surface lies.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
 
 #[path = "common/memory.rs"]
 mod memory;
+#[path = "common/slice.rs"]
+mod slice;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -109,6 +114,13 @@ fn scene(dir: &std::path::Path, config: &Config, device: Device) -> BenchResult<
             mean(&completeness),
             far(&completeness)
         );
+        if let Some(dir) = arg_values("--slices").first() {
+            let picture = slice::cross_sections(&[
+                slice::Drawn { vertices: &gt_v, triangles: &gt_t, colour: [0, 0, 0] },
+                slice::Drawn { vertices: &ours_v, triangles: &ours_t, colour: [220, 30, 30] },
+            ]);
+            picture.save(PathBuf::from(dir).join(format!("{name}-slices.png")))?;
+        }
         let chamfer = 0.5 * (mean(&accuracy) + mean(&completeness));
         let ratio = surface_area(&ours_v, &ours_t)? / surface_area(&gt_v, &gt_t)?;
         (format!("{chamfer:.4}"), format!("{ratio:.2}"))

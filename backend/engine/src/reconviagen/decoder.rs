@@ -8,6 +8,7 @@ use tch::nn::Path;
 use tch::{Kind, Tensor};
 
 use super::layers::LayerNorm;
+use super::precision::Precision;
 use super::trace::Trace;
 use crate::weights::param;
 
@@ -58,14 +59,7 @@ impl Conv3d {
 
     fn forward(&self, x: &Tensor) -> Result<Tensor, tch::TchError> {
         let p = self.padding;
-        x.f_conv3d(
-            &self.weight.f_to_kind(Kind::Float)?,
-            Some(self.bias.f_to_kind(Kind::Float)?),
-            [1, 1, 1],
-            [p, p, p],
-            [1, 1, 1],
-            1,
-        )
+        Precision::Float32.convolve(x, &self.weight, &self.bias, &[1, 1, 1], &[p, p, p])
     }
 }
 

@@ -140,15 +140,8 @@ impl Dinov2 {
     ) -> Result<Tensor, tch::TchError> {
         let (b, h, w) = (images.size()[0], images.size()[2], images.size()[3]);
         let p = self.config.patch_size;
-        let kind = precision.matmul_kind();
-        let patches = precision.matmul_input(images)?.f_conv2d(
-            &self.patch_weight.f_to_kind(kind)?,
-            Some(self.patch_bias.f_to_kind(kind)?),
-            [p, p],
-            [0, 0],
-            [1, 1],
-            1,
-        )?;
+        let patches =
+            precision.convolve(images, &self.patch_weight, &self.patch_bias, &[p, p], &[0, 0])?;
         let patches = precision.output(&patches)?.f_flatten(2, 3)?.f_transpose(1, 2)?; // [B, P, C]
         let c = self.config.embed_dim;
         let cls = self.cls_token.f_to_kind(Kind::Float)?.f_expand([b, 1, c], false)?;
