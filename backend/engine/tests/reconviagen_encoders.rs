@@ -53,7 +53,7 @@ fn dinov2_matches_the_reference_image_condition() {
     let outputs = goldens::read(&dir.join("outputs.safetensors"));
     for device in common::test_devices() {
         let vs = VarStore::new(device);
-        let model = Dinov2::new(&vs.root(), SMALL_VIT);
+        let model = Dinov2::new(&vs.root(), SMALL_VIT).unwrap();
         let report = load_strict(&vs, &dir.join("weights.safetensors"), "").unwrap();
         assert_eq!((report.tensors, report.skipped), (36, 0));
         let mut trace = Trace::recording();
@@ -91,7 +91,7 @@ fn vggt_aggregator_matches_the_reference_in_float32_and_bf16() {
     let lowp = goldens::read(&dir.join("outputs_lowp.safetensors"));
     for device in common::test_devices() {
         let vs = VarStore::new(device);
-        let model = Aggregator::new(&vs.root(), small_aggregator());
+        let model = Aggregator::new(&vs.root(), small_aggregator()).unwrap();
         let report = load_strict(&vs, &dir.join("weights.safetensors"), "").unwrap();
         assert_eq!(report.tensors, 110);
         let images = inputs["images"].to_device(device);
@@ -144,13 +144,22 @@ fn vggt_aggregator_matches_the_reference_in_float32_and_bf16() {
 #[test]
 fn full_size_modules_declare_the_released_keys() {
     let vs = VarStore::new(Device::Cpu);
-    let _dino = Dinov2::new(&vs.root(), Dinov2Config::VITL14_REG);
+    let _dino = Dinov2::new(&vs.root(), Dinov2Config::VITL14_REG).unwrap();
     assert_eq!(declared_shapes(&vs), goldens::released_shapes("dinov2_vitl14_reg.json", ""));
     let vs = VarStore::new(Device::Cpu);
-    let _aggregator = Aggregator::new(&vs.root(), AggregatorConfig::VGGT);
+    let _aggregator = Aggregator::new(&vs.root(), AggregatorConfig::VGGT).unwrap();
     let released = goldens::released_shapes("vggt.json", "aggregator.");
     assert_eq!(released.len(), 1210);
     assert_eq!(declared_shapes(&vs), released);
+}
+
+/// A model too large for the device is an error from its constructor, not a panic: a job
+/// asking for more memory than there is fails and the server goes on.
+#[test]
+fn a_model_that_does_not_fit_is_an_error() {
+    let vs = VarStore::new(Device::Cpu);
+    let huge = Dinov2Config { embed_dim: 1 << 31, ..SMALL_VIT };
+    assert!(Dinov2::new(&vs.root(), huge).is_err());
 }
 
 /// Writes `tensors` as a safetensors file.
@@ -166,7 +175,7 @@ fn broken_checkpoints_fail_naming_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let fresh = || {
         let vs = VarStore::new(Device::Cpu);
-        let model = Dinov2::new(&vs.root(), SMALL_VIT);
+        let model = Dinov2::new(&vs.root(), SMALL_VIT).unwrap();
         (vs, model)
     };
 

@@ -1,7 +1,8 @@
 //! The stage-1 flow DiT against the reference (tests/data/goldens/reconviagen/ss_flow: width 32,
 //! 2 blocks, an 8³ × 8 latent, fp16 weights as released): velocities at five times with and
 //! without the condition, intermediates at t = 0.8, and the whole 30-step guided sampling run
-//! matched step by step (sampler goldens, run with this model); full-size keys as released.
+//! matched step by step (sampler goldens, run with this model); the released fp16 blocks against
+//! the reference's fp16 run; full-size keys as released.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // test helpers: a panic is the failure report
 
@@ -41,9 +42,10 @@ fn flow_matches_the_reference_velocities() {
     let dir = goldens::dir().join("ss_flow");
     let inputs = goldens::read(&dir.join("inputs.safetensors"));
     let outputs = goldens::read(&dir.join("outputs.safetensors"));
+    let lowp = goldens::read(&dir.join("outputs_lowp.safetensors"));
     for device in common::test_devices() {
         let vs = VarStore::new(device);
-        let model = SparseStructureFlow::new(&vs.root(), SMALL);
+        let model = SparseStructureFlow::new(&vs.root(), SMALL).unwrap();
         load_strict(&vs, &dir.join("weights.safetensors"), "").unwrap();
         let x = inputs["x_t"].to_device(device);
         for t in Vec::<f64>::try_from(&inputs["t"]).unwrap() {
@@ -58,6 +60,18 @@ fn flow_matches_the_reference_velocities() {
                 let (err, rel) = max_abs_rel(&v, &outputs[&name]);
                 println!("{device:?} {name}: max abs error {err:.2e}");
                 assert!(rel <= 1e-4, "{device:?} {name}: {err}");
+                if let Some(reference) = lowp.get(&name) {
+                    // The released fp16 blocks (README: rel-L2 ≤ 1e-2 to the fp16 run).
+                    let fp16 = tch::no_grad(|| {
+                        let cond = inputs[cond].to_device(device);
+                        let time = model_time(t, device);
+                        model.forward(&x, &time, &cond, Precision::Float16Blocks, &mut Trace::off())
+                    })
+                    .unwrap();
+                    let rel = goldens::rel_l2(&fp16, reference);
+                    println!("{device:?} fp16 {name}: rel-L2 {rel:.2e} to the fp16 run");
+                    assert!(rel <= 1e-2, "{device:?} fp16 {name}: rel-L2 {rel}");
+                }
                 if t == 0.8 && which == "v_cond" {
                     for part in ["t_emb", "input_layer", "blocks.0", "blocks.1", "out_layer"] {
                         let reference = &outputs[&format!("t0.8_cond.{part}")];
@@ -78,7 +92,7 @@ fn stage1_sampling_matches_step_by_step() {
     let settings = SamplerSettings::STAGE1;
     for device in common::test_devices() {
         let vs = VarStore::new(device);
-        let model = SparseStructureFlow::new(&vs.root(), SMALL);
+        let model = SparseStructureFlow::new(&vs.root(), SMALL).unwrap();
         load_strict(&vs, &flow_dir.join("weights.safetensors"), "").unwrap();
         let cond = inputs["ss_cond"].to_device(device);
         let neg = cond.zeros_like();
@@ -130,6 +144,6 @@ fn stage1_sampling_matches_step_by_step() {
 fn full_size_flow_declares_the_released_keys() {
     let released = goldens::released_shapes("ss_flow.json", "");
     let vs = VarStore::new(Device::Cpu);
-    let _model = SparseStructureFlow::new(&vs.root(), FlowConfig::RELEASED);
+    let _model = SparseStructureFlow::new(&vs.root(), FlowConfig::RELEASED).unwrap();
     assert_eq!(declared_shapes(&vs), released);
 }

@@ -11,7 +11,7 @@ use meshcast_engine::reconviagen::condition::{ConditionConfig, SparseStructureCo
 use meshcast_engine::reconviagen::decoder::{DecoderConfig, SparseStructureDecoder};
 use meshcast_engine::reconviagen::flow::{FlowConfig, SparseStructureFlow};
 use meshcast_engine::reconviagen::sampler::SamplerSettings;
-use meshcast_engine::reconviagen::stage1::{MAX_VIEWS, Stage1, Stage1Error};
+use meshcast_engine::reconviagen::stage1::{MAX_VIEWS, Stage1, Stage1Error, standard_normal};
 use meshcast_engine::reconviagen::{Aggregator, AggregatorConfig, Dinov2, Dinov2Config, Precision};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -47,7 +47,7 @@ fn views_become_voxels_with_progress() {
     for device in common::test_devices() {
         let vs = VarStore::new(device);
         let root = vs.root();
-        let dino = Dinov2::new(&(&root / "dino"), VIT);
+        let dino = Dinov2::new(&(&root / "dino"), VIT).unwrap();
         let aggregator = Aggregator::new(
             &(&root / "vggt"),
             AggregatorConfig {
@@ -59,11 +59,13 @@ fn views_become_voxels_with_progress() {
                 registers: 4,
                 rope_base: 100.0,
             },
-        );
+        )
+        .unwrap();
         let condition = SparseStructureCondition::new(
             &(&root / "cond"),
             ConditionConfig { channels: 8, context_channels: 24, heads: 2, tokens: 4 },
-        );
+        )
+        .unwrap();
         let flow = SparseStructureFlow::new(
             &(&root / "flow"),
             FlowConfig {
@@ -76,7 +78,8 @@ fn views_become_voxels_with_progress() {
                 heads: 2,
                 patch_size: 1,
             },
-        );
+        )
+        .unwrap();
         let decoder = SparseStructureDecoder::new(
             &(&root / "dec"),
             &DecoderConfig {
@@ -86,7 +89,8 @@ fn views_become_voxels_with_progress() {
                 res_blocks: 1,
                 middle_blocks: 1,
             },
-        );
+        )
+        .unwrap();
         randomize(&vs);
         let stage1 = Stage1 {
             dino: &dino,
@@ -96,7 +100,8 @@ fn views_become_voxels_with_progress() {
             decoder: &decoder,
             latent: [2, 4, 4, 4],
             sampler: SamplerSettings::STAGE1,
-            aggregator_precision: Precision::Float32,
+            aggregator_precision: Precision::vggt_on(device),
+            trellis_precision: Precision::trellis_on(device),
         };
         tch::manual_seed(5);
         let views: Vec<Tensor> =
@@ -115,12 +120,18 @@ fn views_become_voxels_with_progress() {
             c.narrow(1, 1, 3).min().int64_value(&[]) >= 0
                 && c.narrow(1, 1, 3).max().int64_value(&[]) < 8
         );
-        // The same seed gives the same voxels; given noise is used as is.
+        // The same seed gives the same voxels, without drawing from libtorch's global
+        // generator; given noise is used as is.
+        tch::manual_seed(11);
         let again = stage1.run(&views, None, 7, |_, _| {}).unwrap();
         assert!(again.equal(&coords), "{device:?}: not reproducible");
-        tch::manual_seed(7);
-        let noise = Tensor::randn([1, 2, 4, 4, 4], (Kind::Float, Device::Cpu));
+        let after = Tensor::rand([4], (Kind::Float, Device::Cpu));
+        tch::manual_seed(11);
+        assert!(after.equal(&Tensor::rand([4], (Kind::Float, Device::Cpu))), "global RNG moved");
+        let noise = standard_normal([1, 2, 4, 4, 4], 7).unwrap();
         assert!(stage1.run(&views, Some(&noise), 0, |_, _| {}).unwrap().equal(&coords));
+        let other = stage1.run(&views, None, 8, |_, _| {}).unwrap();
+        assert!(!other.equal(&coords), "{device:?}: the seed is ignored");
 
         // Bad input, refused before any model runs.
         assert!(matches!(stage1.run(&[], None, 0, |_, _| {}), Err(Stage1Error::NoViews)));

@@ -65,7 +65,7 @@ pub struct Aggregator {
 
 impl Aggregator {
     /// The model's parameters under `path` (uninitialized; load a checkpoint into them).
-    pub fn new(path: &Path<'_>, config: AggregatorConfig) -> Self {
+    pub fn new(path: &Path<'_>, config: AggregatorConfig) -> Result<Self, tch::TchError> {
         let c = config.embed_dim;
         let block = BlockConfig {
             dim: c,
@@ -74,17 +74,17 @@ impl Aggregator {
             eps: 1e-5,
             qk_norm: true,
         };
-        let blocks = |name: &str| -> Vec<Block> {
+        let blocks = |name: &str| -> Result<Vec<Block>, tch::TchError> {
             (0..config.depth).map(|i| Block::new(&(path / name / i), block)).collect()
         };
-        Self {
+        Ok(Self {
             config,
-            patch_embed: Dinov2::new(&(path / "patch_embed"), config.patch_embed),
-            camera_token: param(path, "camera_token", &[1, 2, 1, c]),
-            register_token: param(path, "register_token", &[1, 2, config.registers, c]),
-            frame_blocks: blocks("frame_blocks"),
-            global_blocks: blocks("global_blocks"),
-        }
+            patch_embed: Dinov2::new(&(path / "patch_embed"), config.patch_embed)?,
+            camera_token: param(path, "camera_token", &[1, 2, 1, c])?,
+            register_token: param(path, "register_token", &[1, 2, config.registers, c])?,
+            frame_blocks: blocks("frame_blocks")?,
+            global_blocks: blocks("global_blocks")?,
+        })
     }
 
     /// `images` `[B, S, 3, H, W]` in [0, 1] → for each index in `layers` (block pairs, in the

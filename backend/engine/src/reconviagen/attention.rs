@@ -18,8 +18,8 @@ pub struct MultiHeadRmsNorm {
 
 impl MultiHeadRmsNorm {
     /// `gamma` under `path`.
-    pub fn new(path: &Path<'_>, heads: i64, head_dim: i64) -> Self {
-        Self { gamma: param(path, "gamma", &[heads, head_dim]) }
+    pub fn new(path: &Path<'_>, heads: i64, head_dim: i64) -> Result<Self, tch::TchError> {
+        Ok(Self { gamma: param(path, "gamma", &[heads, head_dim])? })
     }
 
     /// `x` `[B, L, H, D]`, in float32.
@@ -47,18 +47,25 @@ pub struct Attention {
 
 impl Attention {
     /// Self-attention over `channels`-wide tokens.
-    pub fn self_attention(path: &Path<'_>, channels: i64, heads: i64, qk_rms_norm: bool) -> Self {
-        Self {
+    pub fn self_attention(
+        path: &Path<'_>,
+        channels: i64,
+        heads: i64,
+        qk_rms_norm: bool,
+    ) -> Result<Self, tch::TchError> {
+        Ok(Self {
             heads,
-            qkv: Some(Linear::new(&(path / "to_qkv"), channels, 3 * channels)),
+            qkv: Some(Linear::new(&(path / "to_qkv"), channels, 3 * channels)?),
             q: None,
             kv: None,
             q_norm: qk_rms_norm
-                .then(|| MultiHeadRmsNorm::new(&(path / "q_rms_norm"), heads, channels / heads)),
+                .then(|| MultiHeadRmsNorm::new(&(path / "q_rms_norm"), heads, channels / heads))
+                .transpose()?,
             k_norm: qk_rms_norm
-                .then(|| MultiHeadRmsNorm::new(&(path / "k_rms_norm"), heads, channels / heads)),
-            out: Linear::new(&(path / "to_out"), channels, channels),
-        }
+                .then(|| MultiHeadRmsNorm::new(&(path / "k_rms_norm"), heads, channels / heads))
+                .transpose()?,
+            out: Linear::new(&(path / "to_out"), channels, channels)?,
+        })
     }
 
     /// Cross-attention from `channels`-wide tokens to a `context_channels`-wide context.
@@ -68,18 +75,20 @@ impl Attention {
         context_channels: i64,
         heads: i64,
         qk_rms_norm: bool,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, tch::TchError> {
+        Ok(Self {
             heads,
             qkv: None,
-            q: Some(Linear::new(&(path / "to_q"), channels, channels)),
-            kv: Some(Linear::new(&(path / "to_kv"), context_channels, 2 * channels)),
+            q: Some(Linear::new(&(path / "to_q"), channels, channels)?),
+            kv: Some(Linear::new(&(path / "to_kv"), context_channels, 2 * channels)?),
             q_norm: qk_rms_norm
-                .then(|| MultiHeadRmsNorm::new(&(path / "q_rms_norm"), heads, channels / heads)),
+                .then(|| MultiHeadRmsNorm::new(&(path / "q_rms_norm"), heads, channels / heads))
+                .transpose()?,
             k_norm: qk_rms_norm
-                .then(|| MultiHeadRmsNorm::new(&(path / "k_rms_norm"), heads, channels / heads)),
-            out: Linear::new(&(path / "to_out"), channels, channels),
-        }
+                .then(|| MultiHeadRmsNorm::new(&(path / "k_rms_norm"), heads, channels / heads))
+                .transpose()?,
+            out: Linear::new(&(path / "to_out"), channels, channels)?,
+        })
     }
 
     /// `x` `[B, L, C]` attending to itself, or to `context` `[B, M, C_ctx]` when given.

@@ -43,16 +43,16 @@ pub struct SparseStructureCondition {
 
 impl SparseStructureCondition {
     /// The module's parameters under `path` (uninitialized; load a checkpoint into them).
-    pub fn new(path: &Path<'_>, config: ConditionConfig) -> Self {
-        Self {
-            tokens: param(path, "multiview_cond_tokens", &[1, config.tokens, config.channels]),
+    pub fn new(path: &Path<'_>, config: ConditionConfig) -> Result<Self, tch::TchError> {
+        Ok(Self {
+            tokens: param(path, "multiview_cond_tokens", &[1, config.tokens, config.channels])?,
             blocks: (0..4)
                 .map(|i| {
                     let path = path / "cond_blocks" / i;
                     CrossBlock::new(&path, config.channels, config.context_channels, config.heads)
                 })
-                .collect(),
-        }
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     /// `aggregated` — VGGT's outputs for [`VGGT_LAYERS`], each `[B, N, P, 2048]` with

@@ -26,23 +26,28 @@ pub struct CrossBlock {
 
 impl CrossBlock {
     /// The block's parameters under `path`.
-    pub fn new(path: &Path<'_>, channels: i64, context_channels: i64, heads: i64) -> Self {
+    pub fn new(
+        path: &Path<'_>,
+        channels: i64,
+        context_channels: i64,
+        heads: i64,
+    ) -> Result<Self, tch::TchError> {
         let c = channels;
-        Self {
+        Ok(Self {
             norm1: LayerNorm::plain(1e-6),
-            norm2: LayerNorm::new(&(path / "norm2"), c, 1e-6),
+            norm2: LayerNorm::new(&(path / "norm2"), c, 1e-6)?,
             norm3: LayerNorm::plain(1e-6),
-            self_attn: Attention::self_attention(&(path / "self_attn"), c, heads, true),
+            self_attn: Attention::self_attention(&(path / "self_attn"), c, heads, true)?,
             cross_attn: Attention::cross_attention(
                 &(path / "cross_attn"),
                 c,
                 context_channels,
                 heads,
                 false,
-            ),
-            fc1: Linear::new(&(path / "mlp" / "mlp" / 0), c, 4 * c),
-            fc2: Linear::new(&(path / "mlp" / "mlp" / 2), 4 * c, c),
-        }
+            )?,
+            fc1: Linear::new(&(path / "mlp" / "mlp" / 0), c, 4 * c)?,
+            fc2: Linear::new(&(path / "mlp" / "mlp" / 2), 4 * c, c)?,
+        })
     }
 
     /// `x` `[B, L, C]` attending to itself and to `context` `[B, M, C_ctx]`. `modulation`, when

@@ -49,17 +49,24 @@ struct Conv3d {
 }
 
 impl Conv3d {
-    fn new(path: &Path<'_>, input: i64, output: i64, kernel: i64) -> Self {
-        Self {
-            weight: param(path, "weight", &[output, input, kernel, kernel, kernel]),
-            bias: param(path, "bias", &[output]),
+    fn new(path: &Path<'_>, input: i64, output: i64, kernel: i64) -> Result<Self, tch::TchError> {
+        Ok(Self {
+            weight: param(path, "weight", &[output, input, kernel, kernel, kernel])?,
+            bias: param(path, "bias", &[output])?,
             padding: kernel / 2,
-        }
+        })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor, tch::TchError> {
+    /// The convolution in `precision`; the result is float32.
+    fn forward(&self, x: &Tensor, precision: Precision) -> Result<Tensor, tch::TchError> {
         let p = self.padding;
-        Precision::Float32.convolve(x, &self.weight, &self.bias, &[1, 1, 1], &[p, p, p])
+        precision.output(&precision.convolve(
+            x,
+            &self.weight,
+            &self.bias,
+            &[1, 1, 1],
+            &[p, p, p],
+        )?)
     }
 }
 
@@ -77,18 +84,18 @@ struct ResBlock {
 }
 
 impl ResBlock {
-    fn new(path: &Path<'_>, channels: i64) -> Self {
-        Self {
-            norm1: LayerNorm::new(&(path / "norm1"), channels, 1e-5),
-            conv1: Conv3d::new(&(path / "conv1"), channels, channels, 3),
-            norm2: LayerNorm::new(&(path / "norm2"), channels, 1e-5),
-            conv2: Conv3d::new(&(path / "conv2"), channels, channels, 3),
-        }
+    fn new(path: &Path<'_>, channels: i64) -> Result<Self, tch::TchError> {
+        Ok(Self {
+            norm1: LayerNorm::new(&(path / "norm1"), channels, 1e-5)?,
+            conv1: Conv3d::new(&(path / "conv1"), channels, channels, 3)?,
+            norm2: LayerNorm::new(&(path / "norm2"), channels, 1e-5)?,
+            conv2: Conv3d::new(&(path / "conv2"), channels, channels, 3)?,
+        })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor, tch::TchError> {
-        let h = self.conv1.forward(&channel_norm(&self.norm1, x)?.f_silu()?)?;
-        let h = self.conv2.forward(&channel_norm(&self.norm2, &h)?.f_silu()?)?;
+    fn forward(&self, x: &Tensor, precision: Precision) -> Result<Tensor, tch::TchError> {
+        let h = self.conv1.forward(&channel_norm(&self.norm1, x)?.f_silu()?, precision)?;
+        let h = self.conv2.forward(&channel_norm(&self.norm2, &h)?.f_silu()?, precision)?;
         h.f_add(x)
     }
 }
@@ -112,48 +119,54 @@ pub struct SparseStructureDecoder {
 
 impl SparseStructureDecoder {
     /// The model's parameters under `path` (uninitialized; load a checkpoint into them).
-    pub fn new(path: &Path<'_>, config: &DecoderConfig) -> Self {
+    pub fn new(path: &Path<'_>, config: &DecoderConfig) -> Result<Self, tch::TchError> {
         let widths = &config.channels;
         let first = widths.first().copied().unwrap_or(1);
         let last = widths.last().copied().unwrap_or(1);
         let mut blocks = Vec::new();
         for (level, &c) in widths.iter().enumerate() {
             for _ in 0..config.res_blocks {
-                blocks.push(Stage::Res(ResBlock::new(&(path / "blocks" / blocks.len()), c)));
+                blocks.push(Stage::Res(ResBlock::new(&(path / "blocks" / blocks.len()), c)?));
             }
             if let Some(&next) = widths.get(level + 1) {
-                let conv = Conv3d::new(&(path / "blocks" / blocks.len() / "conv"), c, 8 * next, 3);
+                let conv = Conv3d::new(&(path / "blocks" / blocks.len() / "conv"), c, 8 * next, 3)?;
                 blocks.push(Stage::Upsample(conv));
             }
         }
-        Self {
-            input_layer: Conv3d::new(&(path / "input_layer"), config.latent_channels, first, 3),
+        Ok(Self {
+            input_layer: Conv3d::new(&(path / "input_layer"), config.latent_channels, first, 3)?,
             middle: (0..config.middle_blocks)
                 .map(|i| ResBlock::new(&(path / "middle_block" / i), first))
-                .collect(),
+                .collect::<Result<_, _>>()?,
             blocks,
-            out_norm: LayerNorm::new(&(path / "out_layer" / 0), last, 1e-5),
-            out_conv: Conv3d::new(&(path / "out_layer" / 2), last, config.out_channels, 3),
-        }
+            out_norm: LayerNorm::new(&(path / "out_layer" / 0), last, 1e-5)?,
+            out_conv: Conv3d::new(&(path / "out_layer" / 2), last, config.out_channels, 3)?,
+        })
     }
 
-    /// Logits `[B, out, R, R, R]` of a latent `[B, latent, r, r, r]`. Records `input_layer`,
-    /// `middle_block` and `blocks.{i}`.
-    pub fn forward(&self, latent: &Tensor, trace: &mut Trace) -> Result<Tensor, tch::TchError> {
-        let mut h = self.input_layer.forward(&latent.f_to_kind(Kind::Float)?)?;
+    /// Logits `[B, out, R, R, R]` (float32) of a latent `[B, latent, r, r, r]`. Records
+    /// `input_layer`, `middle_block` and `blocks.{i}`.
+    pub fn forward(
+        &self,
+        latent: &Tensor,
+        precision: Precision,
+        trace: &mut Trace,
+    ) -> Result<Tensor, tch::TchError> {
+        let outer = precision.outside_blocks();
+        let mut h = self.input_layer.forward(&latent.f_to_kind(Kind::Float)?, outer)?;
         trace.record("input_layer", &h);
         for block in &self.middle {
-            h = block.forward(&h)?;
+            h = block.forward(&h, precision)?;
         }
         trace.record("middle_block", &h);
         for (i, block) in self.blocks.iter().enumerate() {
             h = match block {
-                Stage::Res(res) => res.forward(&h)?,
-                Stage::Upsample(conv) => pixel_shuffle_3d(&conv.forward(&h)?, 2)?,
+                Stage::Res(res) => res.forward(&h, precision)?,
+                Stage::Upsample(conv) => pixel_shuffle_3d(&conv.forward(&h, precision)?, 2)?,
             };
             trace.record(format!("blocks.{i}"), &h);
         }
-        self.out_conv.forward(&channel_norm(&self.out_norm, &h)?.f_silu()?)
+        self.out_conv.forward(&channel_norm(&self.out_norm, &h)?.f_silu()?, outer)
     }
 }
 

@@ -80,12 +80,12 @@ pub struct Dinov2 {
 
 impl Dinov2 {
     /// The model's parameters under `path` (uninitialized; load a checkpoint into them).
-    pub fn new(path: &Path<'_>, config: Dinov2Config) -> Self {
+    pub fn new(path: &Path<'_>, config: Dinov2Config) -> Result<Self, tch::TchError> {
         let c = config.embed_dim;
         let grid = config.img_size / config.patch_size;
         let proj = path / "patch_embed" / "proj";
         // Declared because the checkpoint has it; masking is a training-time feature.
-        let _mask_token = param(path, "mask_token", &[1, c]);
+        let _mask_token = param(path, "mask_token", &[1, c])?;
         let block = BlockConfig {
             dim: c,
             heads: config.heads,
@@ -93,16 +93,18 @@ impl Dinov2 {
             eps: 1e-6,
             qk_norm: false,
         };
-        Self {
+        Ok(Self {
             config,
-            patch_weight: param(&proj, "weight", &[c, 3, config.patch_size, config.patch_size]),
-            patch_bias: param(&proj, "bias", &[c]),
-            cls_token: param(path, "cls_token", &[1, 1, c]),
-            pos_embed: param(path, "pos_embed", &[1, 1 + grid * grid, c]),
-            register_tokens: param(path, "register_tokens", &[1, config.registers, c]),
-            blocks: (0..config.depth).map(|i| Block::new(&(path / "blocks" / i), block)).collect(),
-            norm: LayerNorm::new(&(path / "norm"), c, 1e-6),
-        }
+            patch_weight: param(&proj, "weight", &[c, 3, config.patch_size, config.patch_size])?,
+            patch_bias: param(&proj, "bias", &[c])?,
+            cls_token: param(path, "cls_token", &[1, 1, c])?,
+            pos_embed: param(path, "pos_embed", &[1, 1 + grid * grid, c])?,
+            register_tokens: param(path, "register_tokens", &[1, config.registers, c])?,
+            blocks: (0..config.depth)
+                .map(|i| Block::new(&(path / "blocks" / i), block))
+                .collect::<Result<_, _>>()?,
+            norm: LayerNorm::new(&(path / "norm"), c, 1e-6)?,
+        })
     }
 
     /// The configuration.

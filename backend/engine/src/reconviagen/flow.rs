@@ -70,12 +70,12 @@ struct ModulatedBlock {
 }
 
 impl ModulatedBlock {
-    fn new(path: &Path<'_>, config: FlowConfig) -> Self {
+    fn new(path: &Path<'_>, config: FlowConfig) -> Result<Self, tch::TchError> {
         let c = config.model_channels;
-        Self {
-            modulation: Linear::new(&(path / "adaLN_modulation" / 1), c, 6 * c),
-            block: CrossBlock::new(path, c, config.cond_channels, config.heads),
-        }
+        Ok(Self {
+            modulation: Linear::new(&(path / "adaLN_modulation" / 1), c, 6 * c)?,
+            block: CrossBlock::new(path, c, config.cond_channels, config.heads)?,
+        })
     }
 
     fn forward(
@@ -105,20 +105,20 @@ pub struct SparseStructureFlow {
 
 impl SparseStructureFlow {
     /// The model's parameters under `path` (uninitialized; load a checkpoint into them).
-    pub fn new(path: &Path<'_>, config: FlowConfig) -> Self {
+    pub fn new(path: &Path<'_>, config: FlowConfig) -> Result<Self, tch::TchError> {
         let c = config.model_channels;
         let p3 = config.patch_size.pow(3);
-        Self {
+        Ok(Self {
             config,
-            t_fc1: Linear::new(&(path / "t_embedder" / "mlp" / 0), 256, c),
-            t_fc2: Linear::new(&(path / "t_embedder" / "mlp" / 2), c, c),
-            pos_emb: param(path, "pos_emb", &[config.tokens(), c]),
-            input_layer: Linear::new(&(path / "input_layer"), config.in_channels * p3, c),
+            t_fc1: Linear::new(&(path / "t_embedder" / "mlp" / 0), 256, c)?,
+            t_fc2: Linear::new(&(path / "t_embedder" / "mlp" / 2), c, c)?,
+            pos_emb: param(path, "pos_emb", &[config.tokens(), c])?,
+            input_layer: Linear::new(&(path / "input_layer"), config.in_channels * p3, c)?,
             blocks: (0..config.blocks)
                 .map(|i| ModulatedBlock::new(&(path / "blocks" / i), config))
-                .collect(),
-            out_layer: Linear::new(&(path / "out_layer"), c, config.out_channels * p3),
-        }
+                .collect::<Result<_, _>>()?,
+            out_layer: Linear::new(&(path / "out_layer"), c, config.out_channels * p3)?,
+        })
     }
 
     /// The velocity at `x` `[B, C, R, R, R]` for model times `t` `[B]` (1000 × the flow time)
@@ -144,13 +144,13 @@ impl SparseStructureFlow {
         let tokens = patchify(&x.f_to_kind(Kind::Float)?, p)?
             .f_reshape([b, in_channels * p.pow(3), -1])?
             .f_permute([0, 2, 1])?;
-        let h = self.input_layer.forward(&tokens, precision)?;
+        let outer = precision.outside_blocks();
+        let h = self.input_layer.forward(&tokens, outer)?;
         trace.record("input_layer", &h);
         let mut h = h.f_add(&self.pos_emb.f_to_kind(Kind::Float)?.f_unsqueeze(0)?)?;
-        let t_emb = self.t_fc2.forward(
-            &self.t_fc1.forward(&timestep_embedding(t, 256)?, precision)?.f_silu()?,
-            precision,
-        )?;
+        let t_emb = self
+            .t_fc2
+            .forward(&self.t_fc1.forward(&timestep_embedding(t, 256)?, outer)?.f_silu()?, outer)?;
         trace.record("t_emb", &t_emb);
         let cond = cond.f_to_kind(Kind::Float)?;
         for (i, block) in self.blocks.iter().enumerate() {
@@ -158,7 +158,7 @@ impl SparseStructureFlow {
             trace.record(format!("blocks.{i}"), &h);
         }
         let h = LayerNorm::plain(1e-5).forward(&h)?;
-        let h = self.out_layer.forward(&h, precision)?;
+        let h = self.out_layer.forward(&h, outer)?;
         trace.record("out_layer", &h);
         let side = r / p;
         let h =

@@ -18,11 +18,11 @@ pub struct Linear {
 
 impl Linear {
     /// `weight` `[out, in]` and `bias` `[out]` under `path`.
-    pub fn new(path: &Path<'_>, input: i64, output: i64) -> Self {
-        Self {
-            weight: param(path, "weight", &[output, input]),
-            bias: param(path, "bias", &[output]),
-        }
+    pub fn new(path: &Path<'_>, input: i64, output: i64) -> Result<Self, tch::TchError> {
+        Ok(Self {
+            weight: param(path, "weight", &[output, input])?,
+            bias: param(path, "bias", &[output])?,
+        })
     }
 
     /// Applies the layer in `precision`'s matrix-product dtype; the result is float32.
@@ -44,8 +44,11 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     /// With `weight` and `bias` `[dim]` under `path`.
-    pub fn new(path: &Path<'_>, dim: i64, eps: f64) -> Self {
-        Self { affine: Some((param(path, "weight", &[dim]), param(path, "bias", &[dim]))), eps }
+    pub fn new(path: &Path<'_>, dim: i64, eps: f64) -> Result<Self, tch::TchError> {
+        Ok(Self {
+            affine: Some((param(path, "weight", &[dim])?, param(path, "bias", &[dim])?)),
+            eps,
+        })
     }
 
     /// Without parameters.
@@ -100,23 +103,23 @@ pub struct Block {
 
 impl Block {
     /// The block's parameters under `path`.
-    pub fn new(path: &Path<'_>, config: BlockConfig) -> Self {
+    pub fn new(path: &Path<'_>, config: BlockConfig) -> Result<Self, tch::TchError> {
         let BlockConfig { dim, heads, hidden, eps, qk_norm } = config;
         let attn = path / "attn";
         let head = dim / heads;
-        Self {
+        Ok(Self {
             config,
-            norm1: LayerNorm::new(&(path / "norm1"), dim, eps),
-            qkv: Linear::new(&(&attn / "qkv"), dim, 3 * dim),
-            q_norm: qk_norm.then(|| LayerNorm::new(&(&attn / "q_norm"), head, 1e-5)),
-            k_norm: qk_norm.then(|| LayerNorm::new(&(&attn / "k_norm"), head, 1e-5)),
-            proj: Linear::new(&(&attn / "proj"), dim, dim),
-            ls1: param(&(path / "ls1"), "gamma", &[dim]),
-            norm2: LayerNorm::new(&(path / "norm2"), dim, eps),
-            fc1: Linear::new(&(path / "mlp" / "fc1"), dim, hidden),
-            fc2: Linear::new(&(path / "mlp" / "fc2"), hidden, dim),
-            ls2: param(&(path / "ls2"), "gamma", &[dim]),
-        }
+            norm1: LayerNorm::new(&(path / "norm1"), dim, eps)?,
+            qkv: Linear::new(&(&attn / "qkv"), dim, 3 * dim)?,
+            q_norm: qk_norm.then(|| LayerNorm::new(&(&attn / "q_norm"), head, 1e-5)).transpose()?,
+            k_norm: qk_norm.then(|| LayerNorm::new(&(&attn / "k_norm"), head, 1e-5)).transpose()?,
+            proj: Linear::new(&(&attn / "proj"), dim, dim)?,
+            ls1: param(&(path / "ls1"), "gamma", &[dim])?,
+            norm2: LayerNorm::new(&(path / "norm2"), dim, eps)?,
+            fc1: Linear::new(&(path / "mlp" / "fc1"), dim, hidden)?,
+            fc2: Linear::new(&(path / "mlp" / "fc2"), hidden, dim)?,
+            ls2: param(&(path / "ls2"), "gamma", &[dim])?,
+        })
     }
 
     /// `x` `[B, N, C]`; `rope` with positions `[B, N, 2]` rotates queries and keys (VGGT).

@@ -58,8 +58,11 @@ pub struct Stage1<'a> {
     pub latent: [i64; 4],
     /// Sampler settings.
     pub sampler: SamplerSettings,
-    /// Arithmetic of the aggregator (bf16 autocast on recent GPUs, as the pipeline).
+    /// Arithmetic of the aggregator ([`Precision::vggt_on`] the device, as the pipeline).
     pub aggregator_precision: Precision,
+    /// Arithmetic of the condition, the flow and the decoder ([`Precision::trellis_on`] the
+    /// device: the released fp16 blocks on CUDA).
+    pub trellis_precision: Precision,
 }
 
 impl Stage1<'_> {
@@ -109,31 +112,36 @@ impl Stage1<'_> {
             self.aggregator_precision,
             &mut Trace::off(),
         )?;
-        let cond = self.condition.forward(
-            &aggregated,
-            &patches,
-            skip,
-            Precision::Float32,
-            &mut Trace::off(),
-        )?;
+        let precision = self.trellis_precision;
+        let cond =
+            self.condition.forward(&aggregated, &patches, skip, precision, &mut Trace::off())?;
         let neg = cond.f_zeros_like()?;
         let [c, r, ..] = self.latent;
         let noise = match noise {
             Some(noise) => noise.f_to_device(device)?,
-            None => {
-                tch::manual_seed(seed);
-                Tensor::f_randn([1, c, r, r, r], (Kind::Float, Device::Cpu))?.f_to_device(device)?
-            }
+            None => standard_normal([1, c, r, r, r], seed)?.f_to_device(device)?,
         };
         let latent = self.sampler.sample(
             &noise,
             |x, t, positive| {
                 let time = Tensor::from_slice(&[(1000.0 * t) as f32]).f_to_device(device)?;
                 let c = if positive { &cond } else { &neg };
-                self.flow.forward(x, &time, c, Precision::Float32, &mut Trace::off())
+                self.flow.forward(x, &time, c, precision, &mut Trace::off())
             },
             on_step,
         )?;
-        occupied(&self.decoder.forward(&latent, &mut Trace::off())?)
+        occupied(&self.decoder.forward(&latent, precision, &mut Trace::off())?)
     }
+}
+
+/// Standard-normal noise of `shape` from its own generator seeded with `seed`: the same for a
+/// seed on every device and run, and unlike `tch::manual_seed` it leaves libtorch's global
+/// generator (which other jobs in the process draw from) alone.
+pub fn standard_normal(shape: [i64; 5], seed: i64) -> Result<Tensor, tch::TchError> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed as u64);
+    let count = shape.iter().product::<i64>().max(0) as usize;
+    let values: Vec<f32> =
+        (0..count).map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal)).collect();
+    Tensor::from_slice(&values).f_reshape(shape)
 }

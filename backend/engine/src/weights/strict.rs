@@ -13,8 +13,8 @@ use super::WeightsError;
 
 /// A parameter `name` of shape `dims` under `path`, left uninitialized for a checkpoint to fill
 /// (pages are not touched until then, so building a full-size model costs no memory by itself).
-pub fn param(path: &tch::nn::Path<'_>, name: &str, dims: &[i64]) -> Tensor {
-    path.add(name, Tensor::empty(dims, (path.kind(), path.device())), false)
+pub fn param(path: &tch::nn::Path<'_>, name: &str, dims: &[i64]) -> Result<Tensor, tch::TchError> {
+    Ok(path.add(name, Tensor::f_empty(dims, (path.kind(), path.device()))?, false))
 }
 
 /// Every parameter of `vs` with its shape, by key.

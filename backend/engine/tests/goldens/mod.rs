@@ -17,6 +17,15 @@ pub fn read(path: &Path) -> BTreeMap<String, Tensor> {
     Tensor::read_safetensors(path).expect("golden file").into_iter().collect()
 }
 
+/// ‖ours − reference‖ / ‖reference‖ (the README's measure for the fp16 and bf16 paths), on the
+/// CPU in float64.
+pub fn rel_l2(ours: &Tensor, reference: &Tensor) -> f64 {
+    let kind = tch::Kind::Double;
+    let reference = reference.to_device(tch::Device::Cpu).to_kind(kind);
+    let diff = ours.to_device(tch::Device::Cpu).to_kind(kind) - &reference;
+    diff.norm().double_value(&[]) / reference.norm().double_value(&[]).max(f64::MIN_POSITIVE)
+}
+
 /// Key → shape of the released checkpoint described by `manifest/<name>`, for the keys that
 /// start with `prefix` (removed).
 pub fn released_shapes(name: &str, prefix: &str) -> BTreeMap<String, Vec<i64>> {
