@@ -11,8 +11,8 @@
 #                                    `.device/run.sh [ARGS]` runs it, table to $OUT/nvdiffrec.md.
 #
 # Carry is limited to 64 MiB, hence two bundles, and the test bundle travels as a gzip tarball
-# that its runner unpacks. The export tests need Node (Khronos' validator) and stay on the
-# development machine.
+# that its runner unpacks. The export tests need Node (Khronos' validator) and the photo tests
+# COLMAP; both stay on the development machine.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$MESHCAST_ROOT"
@@ -47,7 +47,7 @@ RUNNER
 fi
 cargo test -p meshcast-engine --no-run --message-format=json 2>/dev/null | executables |
   while read -r f; do cp "$f" ".device/test-$(basename "$f" | sed 's/-[0-9a-f]*$//')"; done
-rm -f .device/test-export
+rm -f .device/test-export .device/test-photos
 for bench in raster encoders; do
   cargo bench -p meshcast-engine --bench "$bench" --no-run --message-format=json 2>/dev/null | executables |
     while read -r f; do cp "$f" ".device/bench-$bench"; done

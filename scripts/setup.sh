@@ -43,6 +43,9 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; else skip "already installed"; fi
 
+step "COLMAP (Debian package), camera poses for photos without them"
+apt_install colmap
+
 step "Rust target wasm32-unknown-unknown"
 if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   skip "already installed"

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod photos;
 mod shrink;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -42,12 +43,27 @@ enum Task {
         #[arg(long, default_value_t = 1)]
         stride: usize,
     },
+    /// Turn a NeRF-synthetic scene's training views into plain photos (JPEG on a light
+    /// background, no alpha, no poses; true poses in truth.json) for the photo-path tests.
+    Photos {
+        /// Source dataset folder.
+        src: PathBuf,
+        /// Destination folder.
+        dst: PathBuf,
+        /// Longest image side.
+        #[arg(long, default_value_t = 240)]
+        size: u32,
+        /// JPEG quality.
+        #[arg(long, default_value_t = 90)]
+        quality: u8,
+    },
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Web { release, max_gzip_bytes } => web(release, max_gzip_bytes),
         Task::ShrinkDataset { src, dst, size, stride } => shrink::shrink(&src, &dst, size, stride),
+        Task::Photos { src, dst, size, quality } => photos::photos(&src, &dst, size, quality),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod colmap;
 mod error;
 mod image;
 pub mod mask;
+pub mod photos;
 mod transforms;
 
 use std::path::{Path, PathBuf};

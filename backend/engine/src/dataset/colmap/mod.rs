@@ -6,6 +6,7 @@
 //! distortion must go through `colmap image_undistorter` first.
 
 mod binary;
+pub mod solve;
 mod text;
 
 use std::collections::BTreeMap;
@@ -225,6 +226,30 @@ impl ColmapModel {
             centre,
             scale: if radius > 0.0 && radius.is_finite() { 1.0 / radius } else { 1.0 },
         }
+    }
+}
+
+impl ColmapModel {
+    /// Pixel positions of the sparse points in front of `image`'s (undistorted) camera, inside
+    /// the image or not.
+    pub fn project(&self, image: &ColmapImage) -> Result<Vec<[f64; 2]>, ColmapError> {
+        let camera = self
+            .cameras
+            .get(&image.camera)
+            .ok_or(ColmapError::UnknownCamera { image: 0, camera: image.camera })?;
+        let (focal, principal) = pinhole(image.camera, camera)?;
+        let r = rotation(image.rotation);
+        Ok(self
+            .points
+            .values()
+            .filter_map(|point| {
+                let p = point.position;
+                let c = [0, 1, 2].map(|i| {
+                    r[i][0] * p[0] + r[i][1] * p[1] + r[i][2] * p[2] + image.translation[i]
+                });
+                (c[2] > 1e-9).then(|| [0, 1].map(|i| focal[i] * c[i] / c[2] + principal[i]))
+            })
+            .collect())
     }
 }
 

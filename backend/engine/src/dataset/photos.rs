@@ -1,0 +1,243 @@
+//! Plain photos (no poses, no alpha) → a posed, masked dataset `load` reads: the photos are
+//! decoded upright and checked, COLMAP computes the poses ([`Colmap::solve`]), and a
+//! [`MaskEstimator`] separates the object from the background in each undistorted view, inside
+//! the region where the view sees the sparse points (the object: a plain background yields no
+//! features).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use image::Luma;
+use image::imageops::FilterType;
+
+use super::colmap::solve::{Colmap, SolveError, SolveStep, Solved};
+use super::colmap::{ColmapError, ColmapImage, ColmapModel};
+use super::mask::MaskEstimator;
+use super::{DatasetError, decode_upright};
+
+/// File extensions taken as photos.
+const EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "webp"];
+
+/// Why photos did not become a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotosError {
+    /// Too few photos to reconstruct from.
+    #[error("{found} photos; at least {min} views around the object are needed")]
+    TooFewViews {
+        /// Photos found.
+        found: usize,
+        /// The minimum.
+        min: usize,
+    },
+    /// A frame with no content to match (black, or one colour).
+    #[error("photo {path} is uniform (all black or a single colour); retake or remove it")]
+    Uniform {
+        /// The photo.
+        path: PathBuf,
+    },
+    /// Photos of different sizes (COLMAP is given one shared camera).
+    #[error(
+        "photo {path} is {got:?} pixels but the first photo is {want:?}; use one camera and orientation for all photos"
+    )]
+    MixedSizes {
+        /// The photo.
+        path: PathBuf,
+        /// Its size.
+        got: (u32, u32),
+        /// The first photo's size.
+        want: (u32, u32),
+    },
+    /// A photo that does not decode.
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    /// COLMAP gave no poses.
+    #[error(transparent)]
+    Poses(#[from] SolveError),
+    /// The model COLMAP wrote does not read.
+    #[error(transparent)]
+    Model(#[from] ColmapError),
+    /// Writing the workspace.
+    #[error("cannot write {path}: {reason}")]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Progress of [`prepare`], stage by stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoStage {
+    /// Decoding and checking the photos.
+    Decode,
+    /// A COLMAP step.
+    Poses(SolveStep),
+    /// Estimating the masks.
+    Masks,
+}
+
+/// Settings of [`prepare`].
+#[derive(Debug, Clone)]
+pub struct PhotoOptions {
+    /// Longest side photos are resized to before COLMAP sees them.
+    pub max_side: u32,
+    /// Fewest photos accepted.
+    pub min_views: usize,
+    /// A photo whose luma standard deviation (0–255) is below this is refused as uniform.
+    pub min_contrast: f64,
+}
+
+impl Default for PhotoOptions {
+    fn default() -> Self {
+        Self { max_side: 1600, min_views: 8, min_contrast: 2.0 }
+    }
+}
+
+/// The photos in `dir` (or `dir/images`), sorted by name; empty if there are none.
+pub fn photo_files(dir: &Path) -> Vec<PathBuf> {
+    let folder = if dir.join("images").is_dir() { dir.join("images") } else { dir.to_owned() };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Turns the photos in `dir` into a dataset folder under `workspace` (returned in
+/// [`Solved::dir`]: `images/`, `sparse/`, `masks/`). Every photo is checked before COLMAP
+/// starts.
+pub fn prepare(
+    dir: &Path,
+    workspace: &Path,
+    options: &PhotoOptions,
+    colmap: &Colmap,
+    masks: &dyn MaskEstimator,
+    cancel: &AtomicBool,
+    mut on_progress: impl FnMut(PhotoStage, f64),
+) -> Result<Solved, PhotosError> {
+    let files = photo_files(dir);
+    if files.len() < options.min_views {
+        return Err(PhotosError::TooFewViews { found: files.len(), min: options.min_views });
+    }
+    let write_error = |path: &Path, e: &dyn std::fmt::Display| PhotosError::Write {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let input = workspace.join("input");
+    std::fs::create_dir_all(&input).map_err(|e| write_error(&input, &e))?;
+    let mut first_size = None;
+    for (i, file) in files.iter().enumerate() {
+        on_progress(PhotoStage::Decode, i as f64 / files.len() as f64);
+        let photo = decode_upright(file)?.to_rgb8();
+        let size = photo.dimensions();
+        let want = *first_size.get_or_insert(size);
+        if size != want {
+            return Err(PhotosError::MixedSizes { path: file.clone(), got: size, want });
+        }
+        if contrast(&photo) < options.min_contrast {
+            return Err(PhotosError::Uniform { path: file.clone() });
+        }
+        let scale = (f64::from(options.max_side) / f64::from(size.0.max(size.1))).min(1.0);
+        let photo = if scale < 1.0 {
+            let w = ((f64::from(size.0) * scale).round() as u32).max(1);
+            let h = ((f64::from(size.1) * scale).round() as u32).max(1);
+            image::imageops::resize(&photo, w, h, FilterType::Lanczos3)
+        } else {
+            photo
+        };
+        let stem =
+            file.file_stem().map_or_else(|| format!("{i}"), |s| s.to_string_lossy().into_owned());
+        let out = input.join(format!("{i:04}_{stem}.png"));
+        photo.save(&out).map_err(|e| write_error(&out, &e))?;
+    }
+    on_progress(PhotoStage::Decode, 1.0);
+    let solved =
+        colmap.solve(&input, files.len(), &workspace.join("colmap"), cancel, |step, f| {
+            on_progress(PhotoStage::Poses(step), f);
+        })?;
+    write_masks(&solved.dir, masks, &mut |f| on_progress(PhotoStage::Masks, f))?;
+    Ok(solved)
+}
+
+/// Standard deviation of the luma, 0–255.
+fn contrast(image: &image::RgbImage) -> f64 {
+    let n = f64::from(image.width()) * f64::from(image.height());
+    let (mut sum, mut sq) = (0.0, 0.0);
+    for p in image.pixels() {
+        let y = 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+        sum += y;
+        sq += y * y;
+    }
+    (sq / n - (sum / n).powi(2)).max(0.0).sqrt()
+}
+
+/// `masks/<name>` for every registered view of the undistorted model in `dir`: the estimator's
+/// mask, cleared outside the view's region of interest.
+fn write_masks(
+    dir: &Path,
+    estimator: &dyn MaskEstimator,
+    on_progress: &mut dyn FnMut(f64),
+) -> Result<(), PhotosError> {
+    let model = ColmapModel::read(&dir.join("sparse"))?;
+    let masks = dir.join("masks");
+    std::fs::create_dir_all(&masks)
+        .map_err(|e| PhotosError::Write { path: masks.clone(), reason: e.to_string() })?;
+    let count = model.images.len().max(1);
+    for (i, image) in model.images.values().enumerate() {
+        on_progress(i as f64 / count as f64);
+        let path = dir.join("images").join(&image.name);
+        let photo = decode_upright(&path)?.to_rgb8();
+        let mut mask = estimator.estimate(&photo);
+        if let Some([x0, y0, x1, y1]) = region_of_interest(&model, image, photo.dimensions())? {
+            for (x, y, p) in mask.enumerate_pixels_mut() {
+                let (x, y) = (f64::from(x), f64::from(y));
+                if x < x0 || x > x1 || y < y0 || y > y1 {
+                    *p = Luma([0]);
+                }
+            }
+        }
+        let out = masks.join(&image.name);
+        mask.save_with_format(&out, image::ImageFormat::Png)
+            .map_err(|e| PhotosError::Write { path: out.clone(), reason: e.to_string() })?;
+    }
+    on_progress(1.0);
+    Ok(())
+}
+
+/// The box `[x0, y0, x1, y1]` (pixels) around the sparse points a view sees — the 2nd to 98th
+/// percentile of their projections, grown by a fifth of its size on each side — or `None` when
+/// fewer than 20 points project into the view (then the estimator's mask stands alone).
+pub fn region_of_interest(
+    model: &ColmapModel,
+    image: &ColmapImage,
+    (width, height): (u32, u32),
+) -> Result<Option<[f64; 4]>, ColmapError> {
+    let (mut us, mut vs): (Vec<f64>, Vec<f64>) = model
+        .project(image)?
+        .into_iter()
+        .filter(|&[u, v]| u >= 0.0 && v >= 0.0 && u < f64::from(width) && v < f64::from(height))
+        .map(|[u, v]| (u, v))
+        .unzip();
+    if us.len() < 20 {
+        return Ok(None);
+    }
+    let percentile = |values: &mut Vec<f64>, q: f64| {
+        values.sort_by(f64::total_cmp);
+        values[((values.len() - 1) as f64 * q).round() as usize]
+    };
+    let (u0, u1) = (percentile(&mut us, 0.02), percentile(&mut us, 0.98));
+    let (v0, v1) = (percentile(&mut vs, 0.02), percentile(&mut vs, 0.98));
+    let (gu, gv) = (0.2 * (u1 - u0), 0.2 * (v1 - v0));
+    Ok(Some([u0 - gu, v0 - gv, u1 + gu, v1 + gv]))
+}
