@@ -15,6 +15,20 @@ pub struct Health {
     pub devices: Vec<DeviceInfo>,
     /// Every model, available or not.
     pub models: Vec<ModelStatus>,
+    /// External programs the server runs (COLMAP for photos without poses).
+    #[serde(default)]
+    pub tools: Vec<ToolStatus>,
+}
+
+/// An external program, found or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolStatus {
+    /// Program name, e.g. `colmap`.
+    pub name: String,
+    /// Its version when found.
+    pub version: Option<String>,
+    /// What it is for and, when missing, how to get it.
+    pub note: String,
 }
 
 /// CPU or CUDA.
@@ -80,11 +94,16 @@ mod tests {
                 available: false,
                 reason: Some("weights missing".into()),
             }],
+            tools: vec![ToolStatus {
+                name: "colmap".into(),
+                version: Some("3.8".into()),
+                note: "camera poses for photos".into(),
+            }],
         };
         let json = serde_json::to_string(&health).unwrap();
         assert_eq!(
             json,
-            r#"{"status":"ok","version":"0.1.0","devices":[{"kind":"cuda","index":0,"name":"NVIDIA H100","memory_bytes":85000000000,"compute_capability":"9.0","kernels_ready":true,"kernels_error":null}],"models":[{"name":"reconviagen","available":false,"reason":"weights missing"}]}"#
+            r#"{"status":"ok","version":"0.1.0","devices":[{"kind":"cuda","index":0,"name":"NVIDIA H100","memory_bytes":85000000000,"compute_capability":"9.0","kernels_ready":true,"kernels_error":null}],"models":[{"name":"reconviagen","available":false,"reason":"weights missing"}],"tools":[{"name":"colmap","version":"3.8","note":"camera poses for photos"}]}"#
         );
         let back: Health = serde_json::from_str(&json).unwrap();
         assert_eq!(back, health);

@@ -12,7 +12,7 @@ pub mod model;
 pub mod share;
 
 pub use error::{ErrorBody, ErrorDetail};
-pub use health::{DeviceInfo, DeviceKind, Health, ModelStatus};
+pub use health::{DeviceInfo, DeviceKind, Health, ModelStatus, ToolStatus};
 pub use job::{JobState, JobStatus, JobSummary, ProgressPoint, ResultInfo};
 pub use live::LiveMessage;
 pub use model::ModelName;

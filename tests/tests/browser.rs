@@ -96,6 +96,8 @@ async fn home_page_shows_health_and_draws_the_test_mesh() {
     assert!(devices.contains("threads"), "{devices}");
     let models = wait_for_text(&client, "[data-testid=models]", "reconviagen").await;
     assert!(models.contains("nvdiffrec"), "{models}");
+    let tools = wait_for_text(&client, "[data-testid=tools]", "colmap").await;
+    assert!(tools.contains("colmap 3."), "{tools}");
 
     let canvas = client.find(Locator::Css("canvas[data-testid=viewer]")).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

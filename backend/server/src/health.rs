@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
+use meshcast_engine::dataset::colmap::solve::Colmap;
 use meshcast_engine::{DeviceReport, probe_devices, tch};
-use meshcast_shared::{DeviceInfo, DeviceKind, Health, ModelName, ModelStatus};
+use meshcast_shared::{DeviceInfo, DeviceKind, Health, ModelName, ModelStatus, ToolStatus};
 use tokio::sync::OnceCell;
 
 use crate::jobs::Jobs;
@@ -12,6 +13,7 @@ use crate::jobs::Jobs;
 #[derive(Debug)]
 pub struct HealthService {
     devices: OnceCell<Vec<DeviceInfo>>,
+    colmap: OnceCell<ToolStatus>,
     weights_dir: PathBuf,
     jobs: Jobs,
 }
@@ -19,7 +21,7 @@ pub struct HealthService {
 impl HealthService {
     /// A service that has not probed yet.
     pub fn new(weights_dir: PathBuf, jobs: Jobs) -> Self {
-        Self { devices: OnceCell::new(), weights_dir, jobs }
+        Self { devices: OnceCell::new(), colmap: OnceCell::new(), weights_dir, jobs }
     }
 
     /// The devices; the first caller runs the probe (CUDA init and kernel compilation) on the
@@ -38,6 +40,22 @@ impl HealthService {
             .await
     }
 
+    /// COLMAP's presence and version, asked once per process (on the blocking pool).
+    pub async fn colmap(&self) -> &ToolStatus {
+        self.colmap
+            .get_or_init(|| async {
+                let version =
+                    tokio::task::spawn_blocking(|| Colmap::default().version()).await.ok();
+                let (version, note) = match version {
+                    Some(Ok(v)) => (Some(v), "camera poses for photos without them".to_owned()),
+                    Some(Err(e)) => (None, e.to_string()),
+                    None => (None, "the COLMAP probe failed".to_owned()),
+                };
+                ToolStatus { name: "colmap".into(), version, note }
+            })
+            .await
+    }
+
     /// The whole health answer.
     pub async fn health(&self) -> Health {
         Health {
@@ -45,6 +63,7 @@ impl HealthService {
             version: env!("CARGO_PKG_VERSION").into(),
             devices: self.devices().await.to_vec(),
             models: ModelName::ALL.into_iter().map(|m| self.model_status(m)).collect(),
+            tools: vec![self.colmap().await.clone()],
         }
     }
 

@@ -48,7 +48,7 @@ const INDEX: &[u8] =
     b"<!doctype html><title>meshcast</title><script type=module src=/meshcast.js></script>";
 
 #[tokio::test]
-async fn health_lists_cpu_and_both_models_with_reasons() {
+async fn health_lists_cpu_both_models_with_reasons_and_colmap() {
     let app = test_app(&[]);
     let (status, headers, body) = send(&app, get("/api/health")).await;
     assert_eq!(status, StatusCode::OK);
@@ -74,6 +74,9 @@ async fn health_lists_cpu_and_both_models_with_reasons() {
             && reason.contains("meshcast weights fetch"),
         "{reason}"
     );
+    // COLMAP (installed by scripts/setup.sh) with its version, for photos without poses.
+    let colmap = health.tools.iter().find(|t| t.name == "colmap").unwrap();
+    assert!(colmap.version.as_deref().is_some_and(|v| v.starts_with('3')), "{colmap:?}");
 }
 
 #[tokio::test]

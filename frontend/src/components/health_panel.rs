@@ -1,11 +1,11 @@
-//! Devices and models as `GET /api/health` reports them.
+//! Devices, models and tools as `GET /api/health` reports them.
 
 use leptos::prelude::*;
 use meshcast_shared::{DeviceInfo, DeviceKind, Health};
 
 use crate::api;
 
-/// The server's devices and models.
+/// The server's devices, models and tools.
 #[component]
 pub fn HealthPanel() -> impl IntoView {
     let health = LocalResource::new(api::health);
@@ -35,6 +35,21 @@ fn health_view(health: Health) -> impl IntoView {
                     <strong>{m.name.as_str()}</strong>
                     {if m.available { " ready".to_owned() } else { format!(" unavailable: {}", m.reason.unwrap_or_default()) }}
                 </li>
+            }).collect_view()}
+        </ul>
+        <h3>"Tools"</h3>
+        <ul data-testid="tools">
+            {health.tools.into_iter().map(|t| {
+                let missing = t.version.is_none();
+                view! {
+                <li class:unavailable=missing>
+                    <strong>{t.name}</strong>
+                    {match t.version {
+                        Some(v) => format!(" {v}: {}", t.note),
+                        None => format!(" missing: {}", t.note),
+                    }}
+                </li>
+                }
             }).collect_view()}
         </ul>
     }

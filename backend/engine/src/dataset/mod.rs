@@ -119,6 +119,14 @@ pub fn load(dir: &Path, options: LoadOptions) -> Result<Dataset, DatasetError> {
     })
 }
 
+/// Whether `dir` holds poses `load` reads (transforms JSON or a COLMAP model); a folder of
+/// photos without them goes through [`photos::prepare`] first.
+pub fn is_posed(dir: &Path) -> bool {
+    dir.join("transforms_train.json").is_file()
+        || dir.join("transforms.json").is_file()
+        || colmap_model_dir(dir).is_some()
+}
+
 /// The folder of a COLMAP model in `dir`: `sparse/0`, `sparse` or `dir` itself.
 fn colmap_model_dir(dir: &Path) -> Option<PathBuf> {
     [dir.join("sparse/0"), dir.join("sparse"), dir.to_owned()]

@@ -1,8 +1,10 @@
-//! `meshcast reconstruct`: one reconstruction from a posed dataset folder to mesh files, with a
+//! `meshcast reconstruct`: one reconstruction from a dataset folder to mesh files, with a
 //! progress bar; Ctrl-C stops after the current iteration and still writes the current mesh.
+//! A folder of plain photos (no poses) first gets poses from COLMAP and estimated masks, in
+//! `OUT/poses`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -10,7 +12,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use meshcast_engine::dataset::{LoadOptions, load};
+use meshcast_engine::dataset::colmap::solve::Colmap;
+use meshcast_engine::dataset::mask::BorderColourModel;
+use meshcast_engine::dataset::photos::{PhotoOptions, PhotoStage, prepare};
+use meshcast_engine::dataset::{LoadOptions, is_posed, load};
 use meshcast_engine::device_label;
 use meshcast_engine::nvdiffrec::{
     Config, Observer, Preset, Progress, RunFiles, Stage, reconstruct,
@@ -32,7 +37,8 @@ pub struct ReconstructArgs {
     /// Model to run.
     #[arg(long, value_enum, default_value_t = Model::Nvdiffrec)]
     model: Model,
-    /// Dataset folder: transforms_train.json (+ transforms_test.json) or transforms.json.
+    /// Dataset folder: transforms_train.json (+ transforms_test.json), transforms.json, a
+    /// COLMAP model (sparse/ + images/), or plain photos (poses from COLMAP, masks estimated).
     #[arg(long)]
     dataset: PathBuf,
     /// Output folder for mesh.glb, mesh.obj, metrics.json and the checkpoint.
@@ -133,6 +139,44 @@ fn settings(args: &ReconstructArgs) -> Result<Config> {
     Ok(Config::from_preset_and_json(preset, Some(&overrides))?)
 }
 
+/// Poses (COLMAP) and masks for the plain photos in `photos`, in `workspace`, with a progress
+/// bar per stage; the posed dataset's folder.
+fn poses_for_photos(photos: &Path, workspace: &Path, cancel: &AtomicBool) -> Result<PathBuf> {
+    let colmap = Colmap::default();
+    let version = colmap.version()?;
+    eprintln!("{}: no poses; computing them with COLMAP {version}", photos.display());
+    let bar = ProgressBar::new(1000);
+    bar.set_style(ProgressStyle::with_template("{prefix:>10} [{bar:30}] {percent}% · {elapsed}")?);
+    let mut current = None;
+    let solved = prepare(
+        photos,
+        workspace,
+        &PhotoOptions::default(),
+        &colmap,
+        &BorderColourModel::default(),
+        cancel,
+        |stage, fraction| {
+            if current != Some(stage) {
+                current = Some(stage);
+                bar.set_prefix(match stage {
+                    PhotoStage::Decode => "photos".to_owned(),
+                    PhotoStage::Poses(step) => format!("{step:?}").to_lowercase(),
+                    PhotoStage::Masks => "masks".to_owned(),
+                });
+            }
+            bar.set_position((fraction * 1000.0) as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    eprintln!(
+        "COLMAP registered {} of {} photos; dataset with masks in {}",
+        solved.registered,
+        solved.total,
+        solved.dir.display()
+    );
+    Ok(solved.dir)
+}
+
 /// Runs the reconstruction; Ctrl-C (SIGINT) stops it gracefully.
 pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
     if let Model::Reconviagen = args.model {
@@ -143,8 +187,25 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
         .device
         .resolve()
         .map_err(|reason| anyhow::anyhow!("device {}: {reason}", args.device))?;
-    let dataset = load(&args.dataset, LoadOptions { max_side: config.image_size })
-        .with_context(|| format!("cannot load dataset {}", args.dataset.display()))?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: finishing the current step and writing what there is…");
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    let source = if is_posed(&args.dataset) {
+        args.dataset.clone()
+    } else {
+        let (photos, workspace, stop) =
+            (args.dataset.clone(), args.out.join("poses"), cancel.clone());
+        tokio::task::spawn_blocking(move || poses_for_photos(&photos, &workspace, &stop))
+            .await
+            .context("the COLMAP thread panicked")??
+    };
+    let dataset = load(&source, LoadOptions { max_side: config.image_size })
+        .with_context(|| format!("cannot load dataset {}", source.display()))?;
     eprintln!(
         "{}: {} training and {} test views at {}×{}; preset {} on {}",
         args.dataset.display(),
@@ -155,14 +216,6 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
         args.preset,
         device_label(device)
     );
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: finishing the current iteration and writing the mesh…");
-            flag.store(true, Ordering::Relaxed);
-        }
-    });
     let out = args.out.clone();
     let resume = args.resume;
     let work = tokio::task::spawn_blocking(move || -> Result<Outcome> {
