@@ -12,6 +12,10 @@ use axum::http::{Request, StatusCode};
 use common::{Part, SHORT_RUN, TestServer, suzanne_dir, zip_dir};
 use meshcast_shared::{ErrorBody, JobState, JobSummary, ShareCreated, SharedResult};
 
+/// Names of eight uploaded views.
+const VIEW_NAMES: [&str; 8] =
+    ["v0.png", "v1.png", "v2.png", "v3.png", "v4.png", "v5.png", "v6.png", "v7.png"];
+
 fn error_of(body: &serde_json::Value) -> (String, String) {
     let e: ErrorBody = serde_json::from_value(body.clone()).unwrap();
     (e.error.code, e.error.message)
@@ -41,6 +45,13 @@ async fn bad_uploads_are_clear_errors_and_leave_nothing_behind() {
         zip_dir(dir.path(), None, &[])
     };
     let tiny = br#"{"preset":"tiny"}"#.as_slice();
+    let blank = {
+        let mut png = Vec::new();
+        image::RgbImage::new(32, 32)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        png
+    };
     let cases: Vec<(Vec<Part<'_>>, StatusCode, &str, &str)> = vec![
         (
             vec![Part("dataset", Some("s.zip"), &good)],
@@ -157,7 +168,16 @@ async fn bad_uploads_are_clear_errors_and_leave_nothing_behind() {
             vec![Part("model", None, b"nvdiffrec"), Part("views", Some("a.png"), b"x")],
             StatusCode::BAD_REQUEST,
             "invalid_dataset",
-            "without camera poses",
+            "1 photos; at least 8 views",
+        ),
+        (
+            // Plain photos go to COLMAP, but a blank frame is refused at upload, by name.
+            std::iter::once(Part("model", None, b"nvdiffrec"))
+                .chain(VIEW_NAMES.iter().map(|name| Part("views", Some(name), &blank)))
+                .collect(),
+            StatusCode::BAD_REQUEST,
+            "invalid_dataset",
+            "v0.png is uniform",
         ),
         (
             vec![

@@ -20,8 +20,11 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
-/// The stages of an nvdiffrec job, as the server names them, with their labels.
-const STAGES: [(&str, &str); 4] = [
+/// The stages of an nvdiffrec job, as the server names them, with their labels (the first two
+/// run for photos without poses).
+const STAGES: [(&str, &str); 6] = [
+    ("poses", "Camera poses (given, or COLMAP)"),
+    ("masks", "Object masks (alpha, or estimated)"),
     ("pass1", "Pass 1: surface, materials, light"),
     ("unwrap_bake", "UV unwrap + texture bake"),
     ("pass2", "Pass 2: refinement"),

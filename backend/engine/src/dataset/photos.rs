@@ -126,28 +126,15 @@ pub fn prepare(
     cancel: &AtomicBool,
     mut on_progress: impl FnMut(PhotoStage, f64),
 ) -> Result<Solved, PhotosError> {
-    let files = photo_files(dir);
-    if files.len() < options.min_views {
-        return Err(PhotosError::TooFewViews { found: files.len(), min: options.min_views });
-    }
     let write_error = |path: &Path, e: &dyn std::fmt::Display| PhotosError::Write {
         path: path.to_owned(),
         reason: e.to_string(),
     };
     let input = workspace.join("input");
     std::fs::create_dir_all(&input).map_err(|e| write_error(&input, &e))?;
-    let mut first_size = None;
-    for (i, file) in files.iter().enumerate() {
-        on_progress(PhotoStage::Decode, i as f64 / files.len() as f64);
-        let photo = decode_upright(file)?.to_rgb8();
+    let count = for_each_photo(dir, options, |i, total, file, photo| {
+        on_progress(PhotoStage::Decode, i as f64 / total as f64);
         let size = photo.dimensions();
-        let want = *first_size.get_or_insert(size);
-        if size != want {
-            return Err(PhotosError::MixedSizes { path: file.clone(), got: size, want });
-        }
-        if contrast(&photo) < options.min_contrast {
-            return Err(PhotosError::Uniform { path: file.clone() });
-        }
         let scale = (f64::from(options.max_side) / f64::from(size.0.max(size.1))).min(1.0);
         let photo = if scale < 1.0 {
             let w = ((f64::from(size.0) * scale).round() as u32).max(1);
@@ -159,15 +146,47 @@ pub fn prepare(
         let stem =
             file.file_stem().map_or_else(|| format!("{i}"), |s| s.to_string_lossy().into_owned());
         let out = input.join(format!("{i:04}_{stem}.png"));
-        photo.save(&out).map_err(|e| write_error(&out, &e))?;
-    }
+        photo.save(&out).map_err(|e| write_error(&out, &e))
+    })?;
     on_progress(PhotoStage::Decode, 1.0);
-    let solved =
-        colmap.solve(&input, files.len(), &workspace.join("colmap"), cancel, |step, f| {
-            on_progress(PhotoStage::Poses(step), f);
-        })?;
+    let solved = colmap.solve(&input, count, &workspace.join("colmap"), cancel, |step, f| {
+        on_progress(PhotoStage::Poses(step), f);
+    })?;
     write_masks(&solved.dir, masks, &mut |f| on_progress(PhotoStage::Masks, f))?;
     Ok(solved)
+}
+
+/// Checks the photos in `dir` as [`prepare`] does before COLMAP runs (count, decoding, sizes,
+/// uniform frames), without writing anything; the number of photos.
+pub fn check(dir: &Path, options: &PhotoOptions) -> Result<usize, PhotosError> {
+    for_each_photo(dir, options, |_, _, _, _| Ok(()))
+}
+
+/// Decodes and checks every photo of `dir` in name order, handing each to `each(index, count,
+/// path, pixels)`; the number of photos.
+fn for_each_photo(
+    dir: &Path,
+    options: &PhotoOptions,
+    mut each: impl FnMut(usize, usize, &Path, image::RgbImage) -> Result<(), PhotosError>,
+) -> Result<usize, PhotosError> {
+    let files = photo_files(dir);
+    if files.len() < options.min_views {
+        return Err(PhotosError::TooFewViews { found: files.len(), min: options.min_views });
+    }
+    let mut first_size = None;
+    for (i, file) in files.iter().enumerate() {
+        let photo = decode_upright(file)?.to_rgb8();
+        let size = photo.dimensions();
+        let want = *first_size.get_or_insert(size);
+        if size != want {
+            return Err(PhotosError::MixedSizes { path: file.clone(), got: size, want });
+        }
+        if contrast(&photo) < options.min_contrast {
+            return Err(PhotosError::Uniform { path: file.clone() });
+        }
+        each(i, files.len(), file, photo)?;
+    }
+    Ok(files.len())
 }
 
 /// Standard deviation of the luma, 0–255.

@@ -214,13 +214,9 @@ impl Jobs {
                     let _ = std::fs::remove_dir_all(&unpacked);
                     let _ = std::fs::remove_file(&zip);
                 }
-                Source::Views { poses: false, count, .. } => {
-                    return Err(UploadError::Dataset(format!(
-                        "{count} views without camera poses: nvdiffrec needs poses, so send a \
-                         `poses` transforms.json with the images or upload a NeRF-style dataset zip"
-                    )));
-                }
-                Source::Views { dir, poses: true, .. } => {
+                // Views without poses are plain photos: the model's check decides (nvdiffrec
+                // gets their poses from COLMAP when the job runs).
+                Source::Views { dir, .. } => {
                     std::fs::rename(&dir, &input)
                         .map_err(|e| UploadError::Storage(e.to_string()))?;
                 }

@@ -1,10 +1,14 @@
 //! nvdiffrec as a job: options are the CLI's (`preset` plus any config key), progress and mesh
-//! snapshots become live messages.
+//! snapshots become live messages. Plain photos (no poses) first get poses from COLMAP and
+//! estimated masks (stages `poses` and `masks`), in `out/poses`.
 
 use std::path::Path;
 use std::time::Instant;
 
-use meshcast_engine::dataset::{LoadOptions, load};
+use meshcast_engine::dataset::colmap::solve::Colmap;
+use meshcast_engine::dataset::mask::BorderColourModel;
+use meshcast_engine::dataset::photos::{self, PhotoOptions, PhotoStage};
+use meshcast_engine::dataset::{LoadOptions, is_posed, load};
 use meshcast_engine::nvdiffrec::{
     Config, MeshSnapshot, NvdiffrecError, Observer, Preset, Progress, RunFiles, Stage, reconstruct,
 };
@@ -52,10 +56,19 @@ impl Reconstructor for NvdiffrecJob {
         device: tch::Device,
     ) -> Result<(), String> {
         let config = settings(options, device)?;
-        load(input, LoadOptions { max_side: config.image_size }).map_err(|e| {
-            // Paths inside the server's data folder mean nothing to the person uploading.
-            e.to_string().replace(&format!("{}/", input.display()), "")
-        })?;
+        // Paths inside the server's data folder mean nothing to the person uploading.
+        let plain =
+            |e: &dyn std::fmt::Display| e.to_string().replace(&format!("{}/", input.display()), "");
+        if is_posed(input) {
+            load(input, LoadOptions { max_side: config.image_size }).map_err(|e| plain(&e))?;
+        } else {
+            let count = photos::check(input, &PhotoOptions::default()).map_err(|e| plain(&e))?;
+            Colmap::default().version().map_err(|e| {
+                format!(
+                    "{count} photos without camera poses, and this server cannot compute them: {e}"
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -65,7 +78,52 @@ impl Reconstructor for NvdiffrecJob {
         events: &mut dyn JobEvents,
     ) -> Result<RunSummary, String> {
         let config = settings(request.options, request.device)?;
-        let dataset = load(request.input, LoadOptions { max_side: config.image_size })
+        let source = if is_posed(request.input) {
+            request.input.to_owned()
+        } else {
+            let mut stage = None;
+            let solved = photos::prepare(
+                request.input,
+                &request.out.join("poses"),
+                &PhotoOptions::default(),
+                &Colmap::default(),
+                &BorderColourModel::default(),
+                request.cancel,
+                |s, _| {
+                    let name = if s == PhotoStage::Masks { "masks" } else { "poses" };
+                    if stage != Some(name) {
+                        stage = Some(name);
+                        events.stage(name);
+                    }
+                },
+            );
+            match solved {
+                Ok(solved) => {
+                    tracing::info!(
+                        registered = solved.registered,
+                        total = solved.total,
+                        "poses from COLMAP"
+                    );
+                    solved.dir
+                }
+                Err(photos::PhotosError::Poses(
+                    meshcast_engine::dataset::colmap::solve::SolveError::Cancelled { .. },
+                )) => {
+                    return Ok(RunSummary {
+                        triangles: 0,
+                        vertices: 0,
+                        psnr: None,
+                        cancelled: true,
+                    });
+                }
+                Err(e) => {
+                    return Err(e
+                        .to_string()
+                        .replace(&format!("{}/", request.input.display()), ""));
+                }
+            }
+        };
+        let dataset = load(&source, LoadOptions { max_side: config.image_size })
             .map_err(|e| e.to_string())?;
         let mut observer = Forward { events, started: Instant::now(), psnr: None };
         let files = RunFiles { out: request.out, resume: true, mesh_on_cancel: false };
