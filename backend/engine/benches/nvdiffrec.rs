@@ -1,6 +1,6 @@
 //! `cargo bench -p meshcast-engine --bench nvdiffrec -- --dataset DIR [--dataset DIR …]
 //! [--preset default] [--iters N] [--set KEY=JSON …] [--device cuda:0|cpu] [--out DIR]
-//! [--slices DIR] [--append FILE]`
+//! [--slices DIR] [--truth FILE] [--append FILE]`
 //!
 //! Runs both passes on each dataset and reports what the issue measures: seconds per iteration
 //! and time of each stage, peak GPU memory in use (device-wide, sampled every 20 ms), test-view
@@ -8,7 +8,10 @@
 //! `gt_mesh.obj` (100k samples each) and the surface-area ratio.
 //! Prints a Markdown table; `--append FILE` adds it to FILE with the device names. `--out DIR`
 //! writes each scene's meshes; `--slices DIR` a small PNG of cross-sections through ours (red)
-//! and the ground truth (black), for seeing where extra or missing surface lies.
+//! and the ground truth (black), for seeing where extra or missing surface lies. `--truth FILE`
+//! (a transforms JSON with the true poses, e.g. `cargo xtask photos`' `truth.json`) is for a
+//! dataset whose poses COLMAP computed: the mesh is first moved into the true frame by the
+//! similarity that best maps the views' camera centres onto the true ones.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
 
@@ -22,8 +25,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use meshcast_engine::dataset::{LoadOptions, load};
+use meshcast_engine::dataset::{Dataset, LoadOptions, load};
 use meshcast_engine::geometry::chamfer::{nearest_distances, sample_surface, surface_area};
+use meshcast_engine::geometry::similarity::Similarity;
 use meshcast_engine::nvdiffrec::bake::{bake, unwrap};
 use meshcast_engine::nvdiffrec::{
     Config, Preset, Silent, run_pass1, run_pass2, textured_mesh, write_meshes,
@@ -51,6 +55,57 @@ fn load_obj(path: &std::path::Path) -> (Tensor, Tensor) {
 }
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The similarity from the dataset's frame to the true one, fitted on the camera centres of the
+/// views `truth` (a transforms JSON) also has. COLMAP's inputs are named `NNNN_<stem>.png`
+/// after the photo `<stem>.<ext>`; views match by stem.
+fn align_to_truth(dataset: &Dataset, truth: &std::path::Path) -> BenchResult<Similarity> {
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(truth)?)?;
+    let stem = |name: &str| {
+        let file = std::path::Path::new(name)
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        match file.split_once('_') {
+            Some((index, rest)) if index.chars().all(|c| c.is_ascii_digit()) => rest.to_owned(),
+            _ => file,
+        }
+    };
+    let centres: std::collections::HashMap<String, [f64; 3]> = json["frames"]
+        .as_array()
+        .ok_or("truth has no frames")?
+        .iter()
+        .filter_map(|f| {
+            let m = &f["transform_matrix"];
+            let c = [0, 1, 2].map(|r| m[r][3].as_f64().unwrap_or(f64::NAN));
+            Some((stem(f["file_path"].as_str()?), c))
+        })
+        .collect();
+    let (mut ours, mut theirs) = (Vec::<f64>::new(), Vec::<f64>::new());
+    for views in [&dataset.train, &dataset.test] {
+        for (name, camera) in views.names.iter().zip(&views.cameras) {
+            if let Some(c) = centres.get(&stem(name)) {
+                let w = camera.world_from_camera;
+                ours.extend([w[0][3], w[1][3], w[2][3]]);
+                theirs.extend(*c);
+            }
+        }
+    }
+    let (ours, theirs) =
+        (Tensor::from_slice(&ours).reshape([-1, 3]), Tensor::from_slice(&theirs).reshape([-1, 3]));
+    let fit = Similarity::fit(&ours, &theirs).ok_or("too few views to align with the truth")?;
+    let residual =
+        (fit.apply(&ours) - &theirs).square().sum_dim_intlist(1, false, Kind::Double).sqrt();
+    eprintln!(
+        "aligned {} cameras to the truth: scale {:.4}, camera-centre error mean {:.4}, max {:.4}",
+        ours.size()[0],
+        fit.scale,
+        residual.mean(Kind::Double).double_value(&[]),
+        residual.max().double_value(&[])
+    );
+    Ok(fit)
+}
 
 /// Both passes on one dataset; the table row, with stage lines on stderr as they finish.
 fn scene(dir: &std::path::Path, config: &Config, device: Device) -> BenchResult<String> {
@@ -92,7 +147,11 @@ fn scene(dir: &std::path::Path, config: &Config, device: Device) -> BenchResult<
     let total = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.join().unwrap_or(0) as f64 / (1u64 << 30) as f64;
-    let ours_v = refined.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
+    let mut ours_v = refined.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
+    if let Some(truth) = arg_values("--truth").first() {
+        let fit = align_to_truth(&dataset, std::path::Path::new(truth))?;
+        ours_v = fit.apply(&ours_v);
+    }
     let ours_t = refined.mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu);
     let (chamfer, ratio) = if dir.join("gt_mesh.obj").is_file() {
         let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));

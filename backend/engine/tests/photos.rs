@@ -14,6 +14,7 @@ use meshcast_engine::dataset::colmap::solve::{Colmap, SolveError, SolveStep, pro
 use meshcast_engine::dataset::mask::BorderColourModel;
 use meshcast_engine::dataset::photos::{PhotoOptions, PhotoStage, PhotosError, prepare};
 use meshcast_engine::dataset::{LoadOptions, load};
+use meshcast_engine::geometry::similarity::Similarity;
 use tch::{Kind, Tensor};
 
 fn photos_dir() -> PathBuf {
@@ -51,25 +52,13 @@ fn true_centres(dir: &Path) -> Vec<(String, [f64; 3])> {
         .collect()
 }
 
-/// RMS distance between `a` mapped by the best similarity transform onto `b` (Umeyama), over
-/// the RMS distance of `b` from its centroid.
+/// RMS distance between `a` mapped by the best similarity transform onto `b`, over the RMS
+/// distance of `b` from its centroid.
 fn aligned_error(a: &Tensor, b: &Tensor) -> f64 {
-    let (ma, mb) = (a.mean_dim(0, true, Kind::Double), b.mean_dim(0, true, Kind::Double));
-    let (ca, cb) = (a - &ma, b - &mb);
+    let fit = Similarity::fit(a, b).unwrap();
     let n = a.size()[0] as f64;
-    let covariance = cb.transpose(0, 1).matmul(&ca) / n;
-    let (u, s, v) = covariance.svd(true, true);
-    let vt = v.transpose(0, 1);
-    let d = Tensor::ones([3], (Kind::Double, tch::Device::Cpu));
-    if (u.det() * vt.det()).double_value(&[]) < 0.0 {
-        let _ = d.get(2).fill_(-1.0);
-    }
-    let r = u.matmul(&d.diag(0)).matmul(&vt);
-    let variance = ca.square().sum(Kind::Double).double_value(&[]) / n;
-    let scale = (s * &d).sum(Kind::Double).double_value(&[]) / variance;
-    let mapped = ca.matmul(&r.transpose(0, 1)) * scale;
     let rms = |t: &Tensor| (t.square().sum(Kind::Double).double_value(&[]) / n).sqrt();
-    rms(&(mapped - &cb)) / rms(&cb)
+    rms(&(fit.apply(a) - b)) / rms(&(b - b.mean_dim(0, true, Kind::Double)))
 }
 
 #[test]

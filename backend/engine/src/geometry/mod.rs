@@ -7,6 +7,7 @@ pub mod laplacian;
 pub mod marching_tets;
 pub mod normals;
 pub mod rows;
+pub mod similarity;
 pub mod tangents;
 pub mod tet_grid;
 
