@@ -1,5 +1,6 @@
 //! One component per route.
 
+mod capture;
 mod home;
 mod job;
 mod jobs;
@@ -7,6 +8,7 @@ mod not_found;
 mod share;
 mod upload;
 
+pub use capture::Capture;
 pub use home::Home;
 pub use job::Job;
 pub use jobs::Jobs;
