@@ -27,6 +27,11 @@ pub fn free_port() -> u16 {
 
 /// Headless Chromium (software WebGL) under a fresh ChromeDriver on a free port.
 pub async fn start_browser() -> (Process, Client) {
+    start_browser_with(&[]).await
+}
+
+/// [`start_browser`] with extra Chromium switches (e.g. a fake camera).
+pub async fn start_browser_with(extra: &[String]) -> (Process, Client) {
     let port = free_port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -34,17 +39,25 @@ pub async fn start_browser() -> (Process, Client) {
         .spawn()
         .expect("chromedriver not found: install chromium-driver (scripts/setup.sh --test)");
     let driver = Process(driver);
-    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-        "goog:chromeOptions": {
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
-                "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-quic",
-            ]
-        }
-    }))
-    .unwrap();
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+    ]
+    .map(str::to_owned)
+    .into();
+    args.extend_from_slice(extra);
+    let caps: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_value(serde_json::json!({ "goog:chromeOptions": { "args": args } }))
+            .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let connected = ClientBuilder::new(HttpConnector::new())
@@ -59,6 +72,45 @@ pub async fn start_browser() -> (Process, Client) {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
+}
+
+/// Writes `frames` (RGB, all `width × height`, even sides) as a YUV4MPEG2 4:2:0 video at `fps`,
+/// the format Chromium's `--use-file-for-fake-video-capture` plays as a camera (looping).
+pub fn write_y4m(path: &std::path::Path, frames: &[image::RgbImage], fps: u32) {
+    use std::io::Write;
+    let (w, h) = frames[0].dimensions();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg").unwrap();
+    for frame in frames {
+        assert_eq!(frame.dimensions(), (w, h), "frames of one size");
+        // BT.601 full range, as JPEG.
+        let yuv = |p: &image::Rgb<u8>| {
+            let [r, g, b] = p.0.map(f32::from);
+            [
+                0.299 * r + 0.587 * g + 0.114 * b,
+                128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b,
+                128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b,
+            ]
+        };
+        let byte = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+        out.write_all(b"FRAME\n").unwrap();
+        let luma: Vec<u8> = frame.pixels().map(|p| byte(yuv(p)[0])).collect();
+        out.write_all(&luma).unwrap();
+        for channel in [1, 2] {
+            let mut plane = Vec::with_capacity((w * h / 4) as usize);
+            for y in (0..h).step_by(2) {
+                for x in (0..w).step_by(2) {
+                    let sum: f32 = [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)]
+                        .iter()
+                        .map(|&(px, py)| yuv(frame.get_pixel(px, py))[channel])
+                        .sum();
+                    plane.push(byte(sum / 4.0));
+                }
+            }
+            out.write_all(&plane).unwrap();
+        }
+    }
+    out.flush().unwrap();
 }
 
 /// Fraction of pixels that differ clearly from the viewer's clear colour.

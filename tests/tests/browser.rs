@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use meshcast_e2e::{Process, drawn_fraction, start_browser};
+use meshcast_e2e::{Process, drawn_fraction, start_browser, start_browser_with, write_y4m};
 
 /// `target/<profile>` of this test binary (`target/<profile>/deps/browser-…`).
 fn profile_dir() -> PathBuf {
@@ -290,5 +290,82 @@ async fn upload_watch_download_share_and_revoke() {
     client.goto(&format!("{}/jobs", server.url)).await.unwrap();
     wait_for_text(&client, "table.jobs", "done").await;
     assert!(job_url.path().len() > "/jobs/".len());
+    client.close().await.unwrap();
+}
+
+/// Number of kept photos on the capture page.
+async fn shot_count(client: &Client) -> usize {
+    client.find_all(Locator::Css("[data-testid=shots] li")).await.map_or(0, |v| v.len())
+}
+
+/// Presses the shutter until `want` photos are kept (a frame can be refused while the fake
+/// camera switches pictures), with a pause so that each photo is a different frame.
+async fn take_photos_until(client: &Client, want: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while shot_count(client).await < want {
+        assert!(Instant::now() < deadline, "only {} photos kept", shot_count(client).await);
+        client.find(Locator::Css("[data-testid=shutter]")).await.unwrap().click().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+}
+
+/// The capture page with Chromium's fake camera playing Suzanne photos: the camera starts, the
+/// shutter keeps sharp frames, the coverage fills, a photo can be deleted, Reconstruct waits for
+/// 8 photos, and the photos become a job whose page opens.
+#[tokio::test(flavor = "multi_thread")]
+async fn capture_page_takes_photos_from_a_camera_and_uploads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/suzanne-photos/images");
+    let mut names: Vec<PathBuf> =
+        std::fs::read_dir(&photos).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    let frames: Vec<image::RgbImage> =
+        names.iter().take(24).map(|p| image::open(p).unwrap().to_rgb8()).collect();
+    let video = dir.path().join("camera.y4m");
+    write_y4m(&video, &frames, 2);
+
+    let server = start_server();
+    let (_driver, client) = start_browser_with(&[
+        "--use-fake-device-for-media-stream".to_owned(),
+        "--use-fake-ui-for-media-stream".to_owned(),
+        format!("--use-file-for-fake-video-capture={}", video.display()),
+    ])
+    .await;
+    client.goto(&format!("{}/capture", server.url)).await.unwrap();
+    let reconstruct =
+        client.wait().for_element(Locator::Css("[data-testid=reconstruct]")).await.unwrap();
+    assert!(reconstruct.text().await.unwrap().contains("needs 8 more"));
+    client.find(Locator::Css("[data-testid=start-camera]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "[data-testid=start-camera]", "Restart camera").await;
+
+    take_photos_until(&client, 8).await;
+    let coverage = wait_for_text(&client, "[data-testid=coverage]", "8 of 36").await;
+    assert!(coverage.contains("22%"), "{coverage}");
+    let message = client.find(Locator::Css("[data-testid=capture-message]")).await.unwrap();
+    assert!(message.text().await.unwrap().contains("sharpness"));
+
+    // Deleting one puts Reconstruct out of reach again; one more photo brings it back.
+    client.find(Locator::Css("[data-testid=delete-shot]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&client, "[data-testid=reconstruct]", "needs 1 more").await;
+    assert_eq!(shot_count(&client).await, 7);
+    take_photos_until(&client, 8).await;
+    wait_for_text(&client, "[data-testid=reconstruct]", "Reconstruct from 8 photos").await;
+
+    client.find(Locator::Css("[data-testid=reconstruct]")).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let url = client.current_url().await.unwrap();
+        if let Some(id) = url.path().strip_prefix("/jobs/") {
+            break id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no job page after Reconstruct: {url}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let (status, body) = http_get(&format!("{}/api/jobs/{id}", server.url)).await;
+    assert_eq!(status, 200);
+    let job: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(job["name"], "8 views", "{job}");
+    assert_eq!(job["model"], "nvdiffrec");
+    wait_for_text(&client, "main", "Camera poses").await;
     client.close().await.unwrap();
 }
