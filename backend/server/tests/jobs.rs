@@ -27,7 +27,21 @@ async fn bad_uploads_are_clear_errors_and_leave_nothing_behind() {
     let server = TestServer::start(4).await;
     let good = zip_dir(&suzanne_dir(), None, &[]);
     let nested = zip_dir(&suzanne_dir(), Some("scene"), &[("../escape.txt", b"x")]);
-    let no_transforms = zip_dir(&suzanne_dir().join("train"), None, &[]);
+    let no_transforms = {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "no images here").unwrap();
+        zip_dir(dir.path(), None, &[])
+    };
+    // A zip of photos without poses (here the RGBA training views alone) is a photo job, but
+    // fewer than 8 are refused.
+    let few_photos = {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(suzanne_dir().join("train")).unwrap().take(5) {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+        zip_dir(dir.path(), None, &[])
+    };
     let broken_pose = {
         let text = std::fs::read_to_string(suzanne_dir().join("transforms_train.json")).unwrap();
         let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -143,6 +157,12 @@ async fn bad_uploads_are_clear_errors_and_leave_nothing_behind() {
             StatusCode::BAD_REQUEST,
             "invalid_dataset",
             "no transforms_train.json",
+        ),
+        (
+            vec![Part("model", None, b"nvdiffrec"), Part("dataset", Some("s.zip"), &few_photos)],
+            StatusCode::BAD_REQUEST,
+            "invalid_dataset",
+            "5 photos; at least 8 views",
         ),
         (
             vec![
@@ -297,6 +317,14 @@ async fn a_job_runs_to_a_result_that_can_be_shared_and_deleted() {
     let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
     assert!(names.contains(&"mesh.obj".into()) && names.contains(&"mesh.mtl".into()), "{names:?}");
     assert!(archive.by_name("mesh_basecolor.png").is_ok(), "{names:?}");
+    // A posed dataset has no estimated masks; mask names cannot leave the masks folder.
+    let (status, masks) = server.get(&format!("/api/jobs/{id}/masks")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_slice::<Vec<String>>(&masks).unwrap(), Vec::<String>::new());
+    for name in ["a.png", "..%2Fmesh.glb", "mesh.glb"] {
+        let (status, _) = server.get(&format!("/api/jobs/{id}/masks/{name}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{name}");
+    }
 
     // Share: the token reads the result, nothing else; revoking is immediate.
     let share = Request::post(format!("/api/jobs/{id}/share")).body(Body::empty()).unwrap();

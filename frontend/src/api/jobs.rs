@@ -28,6 +28,16 @@ pub async fn cancel_or_delete(id: &str) -> Result<Option<JobStatus>, ApiError> {
     decode(&url, response).await.map(Some)
 }
 
+/// `GET /api/jobs/{id}/masks`: the masks estimated for a photo job (empty for posed datasets).
+pub async fn job_masks(id: &str) -> Result<Vec<String>, ApiError> {
+    get_json(&format!("/api/jobs/{id}/masks")).await
+}
+
+/// Where one of a job's estimated masks loads from.
+pub fn job_mask_url(id: &str, name: &str) -> String {
+    format!("/api/jobs/{id}/masks/{name}")
+}
+
 /// Where the result GLB of a job downloads from.
 pub fn job_glb_url(id: &str) -> String {
     format!("/api/jobs/{id}/result.glb")

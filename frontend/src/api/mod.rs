@@ -9,8 +9,8 @@ use meshcast_shared::{ErrorBody, Health};
 use serde::de::DeserializeOwned;
 
 pub use jobs::{
-    cancel_or_delete, create_share, fetch_bytes, job, job_glb_url, job_obj_zip_url, jobs,
-    revoke_share, share_glb_url, shared,
+    cancel_or_delete, create_share, fetch_bytes, job, job_glb_url, job_mask_url, job_masks,
+    job_obj_zip_url, jobs, revoke_share, share_glb_url, shared,
 };
 pub use live::{LiveEvent, LiveSocket};
 pub use upload::upload_job;

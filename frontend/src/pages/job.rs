@@ -211,6 +211,7 @@ pub fn Job() -> impl IntoView {
         </div>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         {move || status.get().and_then(|s| s.error).map(|e| view! { <p class="error" data-testid="job-error">{e}</p> })}
+        <MaskStrip id=id.clone() status=status />
         <div class="job-grid">
             <div>
                 <ViewerCanvas handle=handle caption=caption />
@@ -299,5 +300,44 @@ pub fn Job() -> impl IntoView {
             </aside>
         </div>
         <LossChart points=points />
+    }
+}
+
+/// The masks the server estimated for a job of plain photos, once they exist (after the `masks`
+/// stage), so a person can see what the reconstruction was told is object.
+#[component]
+fn MaskStrip(id: String, status: RwSignal<Option<JobStatus>>) -> impl IntoView {
+    let masks = RwSignal::new(Vec::<String>::new());
+    let asked = StoredValue::new(false);
+    let job = id.clone();
+    Effect::new(move |_| {
+        let Some(s) = status.get() else { return };
+        let past_masks = !matches!(s.stage.as_deref(), None | Some("poses" | "masks"))
+            || matches!(s.state, JobState::Done | JobState::Failed | JobState::Cancelled);
+        if past_masks && !asked.get_value() {
+            asked.set_value(true);
+            let job = job.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(names) = api::job_masks(&job).await {
+                    masks.set(names);
+                }
+            });
+        }
+    });
+    move || {
+        let names = masks.get();
+        (!names.is_empty()).then(|| {
+            let id = id.clone();
+            view! {
+                <details class="masks" data-testid="masks">
+                    <summary>{format!("Estimated object masks ({} views)", names.len())}</summary>
+                    <ul class="thumbnails">
+                        {names.into_iter().map(|name| view! {
+                            <li><img src=api::job_mask_url(&id, &name) alt=name.clone() title=name /></li>
+                        }).collect_view()}
+                    </ul>
+                </details>
+            }
+        })
     }
 }

@@ -94,6 +94,12 @@ impl Default for PhotoOptions {
     }
 }
 
+/// The folder [`prepare`] writes the masks to for `workspace` (one PNG per registered view, named
+/// as its image), for showing them to the person.
+pub fn masks_dir(workspace: &Path) -> PathBuf {
+    workspace.join("colmap").join("undistorted").join("masks")
+}
+
 /// The photos in `dir` (or `dir/images`), sorted by name; empty if there are none.
 pub fn photo_files(dir: &Path) -> Vec<PathBuf> {
     let folder = if dir.join("images").is_dir() { dir.join("images") } else { dir.to_owned() };

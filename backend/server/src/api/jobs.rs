@@ -135,6 +135,47 @@ pub(super) async fn result_obj_zip(
     send_file(&state.jobs.dir(&id).obj_zip(), "application/zip", &name).await
 }
 
+/// `GET /api/jobs/{id}/masks`: the names of the masks estimated for the job's photos, sorted;
+/// empty when it had none (posed datasets, or poses not computed yet).
+pub(super) async fn list_masks(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    state.jobs.status(job_id(&id)?).await?;
+    let dir = state.jobs.dir(&id).masks();
+    let mut names = Vec::new();
+    if let Ok(mut entries) = tokio::fs::read_dir(&dir).await {
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".png") {
+                names.push(name);
+            }
+        }
+    }
+    names.sort();
+    Ok(Json(names))
+}
+
+/// `GET /api/jobs/{id}/masks/{name}`: one estimated mask (PNG).
+pub(super) async fn get_mask(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    state.jobs.status(job_id(&id)?).await?;
+    let plain = !name.is_empty()
+        && name.ends_with(".png")
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.');
+    if !plain {
+        return Err(ApiError::NotFound(format!("no mask {name}")));
+    }
+    let path = state.jobs.dir(&id).masks().join(&name);
+    if !path.is_file() {
+        return Err(ApiError::NotFound(format!("no mask {name}")));
+    }
+    send_file(&path, "image/png", &name).await
+}
+
 /// `POST /api/jobs/{id}/share`: mints a share link for a finished job.
 pub(super) async fn create_share(
     State(state): State<AppState>,

@@ -30,6 +30,8 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/jobs/{id}/result.glb", get(jobs::result_glb))
         .route("/jobs/{id}/result.obj.zip", get(jobs::result_obj_zip))
         .route("/jobs/{id}/share", post(jobs::create_share))
+        .route("/jobs/{id}/masks", get(jobs::list_masks))
+        .route("/jobs/{id}/masks/{name}", get(jobs::get_mask))
         .route("/shares/{token}", get(shares::get_share).delete(shares::revoke_share))
         .route("/shares/{token}/result.glb", get(shares::shared_glb))
         .fallback(error::no_route)

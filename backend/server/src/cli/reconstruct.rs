@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use meshcast_engine::dataset::colmap::solve::Colmap;
 use meshcast_engine::dataset::mask::BorderColourModel;
-use meshcast_engine::dataset::photos::{PhotoOptions, PhotoStage, prepare};
+use meshcast_engine::dataset::photos::{PhotoOptions, PhotoStage, photo_files, prepare};
 use meshcast_engine::dataset::{LoadOptions, is_posed, load};
 use meshcast_engine::device_label;
 use meshcast_engine::nvdiffrec::{
@@ -195,7 +195,8 @@ pub async fn run(args: ReconstructArgs) -> Result<Outcome> {
             flag.store(true, Ordering::Relaxed);
         }
     });
-    let source = if is_posed(&args.dataset) {
+    // A folder with neither poses nor photos goes to `load`, whose error names what is missing.
+    let source = if is_posed(&args.dataset) || photo_files(&args.dataset).is_empty() {
         args.dataset.clone()
     } else {
         let (photos, workspace, stop) =

@@ -40,6 +40,11 @@ impl JobDir {
         self.out().join("mesh.glb")
     }
 
+    /// The masks estimated for photos without alpha (empty or absent otherwise).
+    pub fn masks(&self) -> PathBuf {
+        meshcast_engine::dataset::photos::masks_dir(&self.out().join(super::nvdiffrec::POSES_DIR))
+    }
+
     /// The OBJ, MTL and textures in one zip.
     pub fn obj_zip(&self) -> PathBuf {
         self.out().join("mesh.obj.zip")

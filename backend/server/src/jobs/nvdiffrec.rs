@@ -18,6 +18,9 @@ use meshcast_shared::{ProgressPoint, frame};
 
 use super::reconstructor::{JobEvents, Reconstructor, RunRequest, RunSummary};
 
+/// The folder of `out` where photos get their poses and masks.
+pub const POSES_DIR: &str = "poses";
+
 /// Runs nvdiffrec on the worker's device.
 #[derive(Debug, Default)]
 pub struct NvdiffrecJob;
@@ -84,7 +87,7 @@ impl Reconstructor for NvdiffrecJob {
             let mut stage = None;
             let solved = photos::prepare(
                 request.input,
-                &request.out.join("poses"),
+                &request.out.join(POSES_DIR),
                 &PhotoOptions::default(),
                 &Colmap::default(),
                 &BorderColourModel::default(),

@@ -25,8 +25,8 @@ impl Default for ZipLimits {
     }
 }
 
-/// Extracts `archive` into `dest` (which must exist) and returns the folder holding the
-/// dataset's `transforms*.json` (the shallowest one, so a zip of a folder works too).
+/// Extracts `archive` into `dest` (which must exist) and returns the folder holding the dataset
+/// (the shallowest one, so a zip of a folder works too): poses first, else photos.
 pub fn extract<R: Read + Seek>(
     archive: R,
     dest: &Path,
@@ -83,19 +83,25 @@ pub fn extract<R: Read + Seek>(
         total += copied;
     }
     dataset_root(dest).ok_or_else(|| {
-        bad("no transforms_train.json or transforms.json in the zip (expected a NeRF-synthetic \
-             or nerfstudio dataset)"
+        bad("no transforms_train.json, transforms.json, COLMAP model or photos in the zip \
+             (expected a NeRF-synthetic or nerfstudio dataset, a COLMAP project or photos)"
             .to_owned())
     })
 }
 
-/// The shallowest folder under `dir` (itself included) with a transforms file.
+/// The shallowest folder under `dir` (itself included) with poses (a transforms file or a COLMAP
+/// model), else the shallowest with photos.
 fn dataset_root(dir: &Path) -> Option<PathBuf> {
+    find_folder(dir, meshcast_engine::dataset::is_posed).or_else(|| {
+        find_folder(dir, |d| !meshcast_engine::dataset::photos::photo_files(d).is_empty())
+    })
+}
+
+/// The first folder (breadth-first, four levels, names in order) that satisfies `wanted`.
+fn find_folder(dir: &Path, wanted: impl Fn(&Path) -> bool) -> Option<PathBuf> {
     let mut level = vec![dir.to_owned()];
     for _ in 0..4 {
-        if let Some(found) = level.iter().find(|d| {
-            d.join("transforms_train.json").is_file() || d.join("transforms.json").is_file()
-        }) {
+        if let Some(found) = level.iter().find(|d| wanted(d)) {
             return Some(found.clone());
         }
         let mut next = Vec::new();
@@ -148,10 +154,16 @@ mod tests {
         let e = extract(big, dir.path(), limits).unwrap_err().to_string();
         assert!(e.contains("more than"), "{e}");
 
-        let plain = zip_of(&[("photo.png", b"x")]);
+        let notes = zip_of(&[("readme.txt", b"x")]);
         let fresh = tempfile::tempdir().unwrap();
-        let e = extract(plain, fresh.path(), ZipLimits::default()).unwrap_err().to_string();
-        assert!(e.contains("no transforms"), "{e}");
+        let e = extract(notes, fresh.path(), ZipLimits::default()).unwrap_err().to_string();
+        assert!(e.contains("no transforms") && e.contains("photos"), "{e}");
+
+        // A zip of photos in a folder is a dataset of photos (poses come from COLMAP later).
+        let photos = zip_of(&[("trip/a.jpg", b"x"), ("trip/b.jpg", b"y")]);
+        let fresh = tempfile::tempdir().unwrap();
+        let root = extract(photos, fresh.path(), ZipLimits::default()).unwrap();
+        assert_eq!(root, fresh.path().join("trip"));
 
         let e = extract(Cursor::new(b"not a zip".to_vec()), dir.path(), ZipLimits::default())
             .unwrap_err()
