@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{Blob, FormData, HtmlCanvasElement, MediaStream, Url};
 
-use crate::api;
+use super::send_job::send_job;
 use crate::capture::camera::{self, Facing};
 use crate::capture::plan::{self, HEIGHTS, MIN_VIEWS, PER_RING};
 use crate::capture::sharpness::{MIN_SHARPNESS, laplacian_variance, luma};
@@ -175,17 +175,7 @@ pub fn Capture() -> impl IntoView {
             );
         }
         stop_camera();
-        progress.set(Some(0.0));
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match api::upload_job(&form, move |f| progress.set(Some(f))).await {
-                Ok(status) => navigate(&format!("/jobs/{}", status.id), Default::default()),
-                Err(e) => {
-                    progress.set(None);
-                    message.set(Some(e.to_string()));
-                }
-            }
-        });
+        send_job(form, progress, message, navigate.clone());
     };
 
     view! {

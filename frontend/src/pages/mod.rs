@@ -5,6 +5,7 @@ mod home;
 mod job;
 mod jobs;
 mod not_found;
+mod send_job;
 mod share;
 mod upload;
 

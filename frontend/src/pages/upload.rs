@@ -7,6 +7,7 @@ use meshcast_shared::ModelName;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, File, FormData, HtmlInputElement};
 
+use super::send_job::send_job;
 use crate::api;
 
 /// What the dropped files will be sent as.
@@ -124,17 +125,7 @@ pub fn Upload() -> impl IntoView {
             Err(message) => return error.set(Some(message)),
         };
         error.set(None);
-        progress.set(Some(0.0));
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match api::upload_job(&form, move |f| progress.set(Some(f))).await {
-                Ok(status) => navigate(&format!("/jobs/{}", status.id), Default::default()),
-                Err(e) => {
-                    progress.set(None);
-                    error.set(Some(e.to_string()));
-                }
-            }
-        });
+        send_job(form, progress, error, navigate.clone());
     };
 
     view! {
