@@ -52,13 +52,18 @@ fn true_centres(dir: &Path) -> Vec<(String, [f64; 3])> {
         .collect()
 }
 
-/// RMS distance between `a` mapped by the best similarity transform onto `b`, over the RMS
-/// distance of `b` from its centroid.
-fn aligned_error(a: &Tensor, b: &Tensor) -> f64 {
+/// Distances between `a` mapped by the best similarity transform onto `b` and `b`, row by row,
+/// over the RMS distance of `b` from its centroid, sorted.
+fn aligned_errors(a: &Tensor, b: &Tensor) -> Vec<f64> {
     let fit = Similarity::fit(a, b).unwrap();
     let n = a.size()[0] as f64;
-    let rms = |t: &Tensor| (t.square().sum(Kind::Double).double_value(&[]) / n).sqrt();
-    rms(&(fit.apply(a) - b)) / rms(&(b - b.mean_dim(0, true, Kind::Double)))
+    let centred = b - b.mean_dim(0, true, Kind::Double);
+    let radius = (centred.square().sum(Kind::Double).double_value(&[]) / n).sqrt();
+    let distances = (fit.apply(a) - b).square().sum_dim_intlist(1, false, Kind::Double).sqrt();
+    let mut errors: Vec<f64> =
+        Vec::<f64>::try_from(distances).unwrap().into_iter().map(|d| d / radius).collect();
+    errors.sort_by(f64::total_cmp);
+    errors
 }
 
 #[test]
@@ -92,30 +97,35 @@ fn photos_become_a_posed_masked_dataset() {
     let dataset = load(&solved.dir, LoadOptions { max_side: 240 }).unwrap();
     assert_eq!(dataset.train.len() + dataset.test.len(), solved.registered);
     // The cameras agree with the true ones up to a similarity transform (COLMAP's frame is
-    // arbitrary): the centres within 4% of the rig's radius (measured: 1.8%; COLMAP's RANSAC
-    // varies from run to run).
+    // arbitrary). Median and 90th percentile, not RMS: COLMAP's RANSAC varies from run to run and
+    // a single stray camera would dominate an RMS (seen: RMS 1.8–3.1% of the rig's radius).
     let truth: std::collections::HashMap<String, [f64; 3]> =
         true_centres(&dir).into_iter().collect();
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for views in [&dataset.train, &dataset.test] {
         for (name, camera) in views.names.iter().zip(&views.cameras) {
-            // Input files are renamed `NNNN_<stem>.png` for COLMAP.
-            let stem = name.split_once('_').map_or(name.as_str(), |(_, s)| s);
-            let original = format!("{}.jpg", stem.trim_end_matches(".png"));
+            // Input files are renamed `NNNN_<stem>.jpg` for COLMAP.
+            let stem = Path::new(name).file_stem().unwrap().to_string_lossy().into_owned();
+            let original =
+                format!("{}.jpg", stem.split_once('_').map_or(stem.as_str(), |(_, s)| s));
             let c = camera.world_from_camera;
             ours.extend([c[0][3], c[1][3], c[2][3]]);
             theirs.extend(truth[&original]);
         }
     }
-    let error = aligned_error(
+    let errors = aligned_errors(
         &Tensor::from_slice(&ours).reshape([-1, 3]),
         &Tensor::from_slice(&theirs).reshape([-1, 3]),
     );
+    let (median, p90) = (errors[errors.len() / 2], errors[errors.len() * 9 / 10]);
     println!(
-        "camera centres after similarity alignment: RMS error {:.2}% of the radius",
-        100.0 * error
+        "camera centres after similarity alignment: median error {:.2}%, 90th percentile {:.2}% of the radius",
+        100.0 * median,
+        100.0 * p90
     );
-    assert!(error < 0.04, "camera centres off by {:.1}% of the radius", 100.0 * error);
+    // Measured: median 1.4%, 90th percentile 2.5%; a wrong axis convention or name mapping
+    // gives tens of percent.
+    assert!(median < 0.03 && p90 < 0.06, "camera centres off: median {median}, p90 {p90}");
     // Every mask shows an object of plausible size (Suzanne covers 10–35% of a view).
     let coverage = dataset.train.images.select(3, 3).gt(0.5).to_kind(Kind::Double);
     let per_view = coverage.mean_dim(&[1i64, 2][..], false, Kind::Double);

@@ -151,8 +151,13 @@ pub fn prepare(
         };
         let stem =
             file.file_stem().map_or_else(|| format!("{i}"), |s| s.to_string_lossy().into_owned());
-        let out = input.join(format!("{i:04}_{stem}.png"));
-        photo.save(&out).map_err(|e| write_error(&out, &e))
+        // JPEG at high quality: PNG copies of phone photos cost several MB each, twice over
+        // (COLMAP's undistorted copies keep the format), for no gain in matching.
+        let out = input.join(format!("{i:04}_{stem}.jpg"));
+        let file = std::fs::File::create(&out).map_err(|e| write_error(&out, &e))?;
+        image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), 95)
+            .encode_image(&photo)
+            .map_err(|e| write_error(&out, &e))
     })?;
     on_progress(PhotoStage::Decode, 1.0);
     let solved = colmap.solve(&input, count, &workspace.join("colmap"), cancel, |step, f| {
@@ -207,8 +212,8 @@ fn contrast(image: &image::RgbImage) -> f64 {
     (sq / n - (sum / n).powi(2)).max(0.0).sqrt()
 }
 
-/// `masks/<name>` for every registered view of the undistorted model in `dir`: the estimator's
-/// mask, cleared outside the view's region of interest.
+/// `masks/<name>.png` for every registered view of the undistorted model in `dir`: the
+/// estimator's mask, cleared outside the view's region of interest.
 fn write_masks(
     dir: &Path,
     estimator: &dyn MaskEstimator,
@@ -232,7 +237,8 @@ fn write_masks(
                 }
             }
         }
-        let out = masks.join(&image.name);
+        // `<image name>.png`, one of the names `load` looks for.
+        let out = masks.join(format!("{}.png", image.name));
         mask.save_with_format(&out, image::ImageFormat::Png)
             .map_err(|e| PhotosError::Write { path: out.clone(), reason: e.to_string() })?;
     }
