@@ -199,22 +199,14 @@ impl Colmap {
             ],
             &mut on_progress,
         )?;
-        let matcher: &[&str] = if total <= EXHAUSTIVE_LIMIT {
-            &["exhaustive_matcher", "--database_path", &db, "--SiftMatching.use_gpu", "0"]
+        let (matcher, extra): (&'static str, &[&str]) = if total <= EXHAUSTIVE_LIMIT {
+            ("exhaustive_matcher", &[])
         } else {
-            &[
-                "sequential_matcher",
-                "--database_path",
-                &db,
-                "--SiftMatching.use_gpu",
-                "0",
-                "--SequentialMatching.overlap",
-                "20",
-            ]
+            ("sequential_matcher", &["--SequentialMatching.overlap", "20"])
         };
-        let name =
-            if total <= EXHAUSTIVE_LIMIT { "exhaustive_matcher" } else { "sequential_matcher" };
-        run.step(name, SolveStep::Matching, &matcher[1..], &mut on_progress)?;
+        let mut args = vec!["--database_path", db.as_str(), "--SiftMatching.use_gpu", "0"];
+        args.extend_from_slice(extra);
+        run.step(matcher, SolveStep::Matching, &args, &mut on_progress)?;
         let sparse_dir = sparse.to_string_lossy().into_owned();
         match run.step(
             "mapper",
