@@ -81,8 +81,12 @@ pub struct JobStatus {
     pub finished_ms: Option<i64>,
     /// The stage running now or last (`pass1`, `unwrap_bake`, `pass2`, `export`).
     pub stage: Option<String>,
-    /// The latest progress report.
+    /// The latest progress report of an optimization pass.
     pub progress: Option<ProgressPoint>,
+    /// How far the current stage is, for stages that are not optimization passes (COLMAP's
+    /// steps, masks, the feed-forward model's steps). Live only: a restarted server has none.
+    #[serde(default)]
+    pub stage_progress: Option<StageProgress>,
     /// Why it failed.
     pub error: Option<String>,
     /// Figures of the finished result.
@@ -110,6 +114,15 @@ pub struct ProgressPoint {
     pub elapsed_s: f64,
     /// Estimated seconds left in this pass.
     pub eta_s: Option<f64>,
+}
+
+/// Progress inside the current stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageProgress {
+    /// Done share of the stage, 0 to 1.
+    pub fraction: f64,
+    /// What it is doing now ("matching features", "registering views").
+    pub detail: String,
 }
 
 /// What a finished job produced.
@@ -166,6 +179,7 @@ mod tests {
                 elapsed_s: 9.5,
                 eta_s: None,
             }),
+            stage_progress: Some(StageProgress { fraction: 0.25, detail: "matching".into() }),
             error: None,
             result: Some(ResultInfo {
                 triangles: 12,
@@ -177,7 +191,7 @@ mod tests {
         let json = serde_json::to_string(&status).unwrap();
         assert_eq!(
             json,
-            r#"{"id":"0123456789abcdef0123456789abcdef","model":"nvdiffrec","state":"done","name":"suzanne.zip","created_ms":1,"started_ms":2,"finished_ms":3,"stage":"export","progress":{"pass":2,"iteration":10,"iterations":10,"loss":0.5,"psnr":30.0,"iterations_per_second":4.0,"triangles":12,"elapsed_s":9.5,"eta_s":null},"error":null,"result":{"triangles":12,"vertices":8,"psnr":30.5,"glb_bytes":99}}"#
+            r#"{"id":"0123456789abcdef0123456789abcdef","model":"nvdiffrec","state":"done","name":"suzanne.zip","created_ms":1,"started_ms":2,"finished_ms":3,"stage":"export","progress":{"pass":2,"iteration":10,"iterations":10,"loss":0.5,"psnr":30.0,"iterations_per_second":4.0,"triangles":12,"elapsed_s":9.5,"eta_s":null},"stage_progress":{"fraction":0.25,"detail":"matching"},"error":null,"result":{"triangles":12,"vertices":8,"psnr":30.5,"glb_bytes":99}}"#
         );
         assert_eq!(serde_json::from_str::<JobStatus>(&json).unwrap(), status);
     }

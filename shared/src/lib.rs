@@ -13,7 +13,7 @@ pub mod share;
 
 pub use error::{ErrorBody, ErrorDetail};
 pub use health::{DeviceInfo, DeviceKind, Health, ModelStatus, ToolStatus};
-pub use job::{JobState, JobStatus, JobSummary, ProgressPoint, ResultInfo};
+pub use job::{JobState, JobStatus, JobSummary, ProgressPoint, ResultInfo, StageProgress};
 pub use live::LiveMessage;
 pub use model::ModelName;
 pub use share::{ShareCreated, SharedResult};

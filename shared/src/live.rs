@@ -10,7 +10,7 @@ use crate::{JobStatus, ProgressPoint};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
     /// The job changed state or stage (also sent first on connect).
-    Status(JobStatus),
+    Status(Box<JobStatus>),
     /// The chart so far, sent on connect (thinned to a few hundred points).
     History {
         /// Oldest first.

@@ -425,3 +425,62 @@ async fn cancel_is_immediate_and_a_full_queue_is_429() {
     assert_eq!(done.state, JobState::Done, "{done:?}");
     assert_eq!(server.status(&first).await.state, JobState::Cancelled);
 }
+
+/// A zip of plain photos (Suzanne's views at 240 px, no poses, no alpha): the job shows each
+/// COLMAP step with its own progress, then the masks stage, and the estimated masks are served.
+/// Cancelled once pass 1 starts: the optimization itself is covered above.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_job_reports_each_colmap_step_then_its_masks() {
+    let server = TestServer::start(4).await;
+    let photos = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/suzanne-photos/images");
+    let zip = zip_dir(&photos, Some("photos"), &[]);
+    let (status, body) = server
+        .upload(&[
+            Part("model", None, b"nvdiffrec"),
+            Part("config", None, SHORT_RUN.as_bytes()),
+            Part("dataset", Some("photos.zip"), &zip),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut fractions = Vec::new();
+    let started = std::time::Instant::now();
+    loop {
+        let status = server.status(&id).await;
+        assert_ne!(status.state, JobState::Failed, "{:?}", status.error);
+        let stage = status.stage.clone().unwrap_or_default();
+        if let Some(p) = &status.stage_progress {
+            assert!((0.0..=1.0).contains(&p.fraction), "{p:?}");
+            fractions.push(p.fraction);
+            let step = (stage.clone(), p.detail.clone());
+            if seen.last() != Some(&step) {
+                seen.push(step);
+            }
+        }
+        if stage == "pass1" || status.state.is_finished() {
+            assert!(status.stage_progress.is_none(), "pass 1 reports iterations instead");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "still {stage} after 10 min");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let details: Vec<&str> = seen.iter().map(|(_, d)| d.as_str()).collect();
+    for step in ["COLMAP: matching features", "COLMAP: registering views", "estimating masks"] {
+        assert!(details.contains(&step), "{step} not shown: {seen:?}");
+    }
+    assert!(seen.iter().all(|(stage, detail)| {
+        (stage == "masks") == (detail == "estimating masks")
+            && (stage == "poses" || stage == "masks")
+    }));
+    assert!(fractions.iter().any(|&f| f > 0.0 && f < 1.0), "no partial progress: {fractions:?}");
+
+    let (status, masks) = server.get(&format!("/api/jobs/{id}/masks")).await;
+    assert_eq!(status, StatusCode::OK);
+    let masks: Vec<String> = serde_json::from_slice(&masks).unwrap();
+    assert!(masks.len() >= 90, "{} masks", masks.len());
+    let cancel = Request::delete(format!("/api/jobs/{id}")).body(Body::empty()).unwrap();
+    assert!(server.send(cancel).await.0.is_success());
+}

@@ -72,7 +72,7 @@ pub fn Job() -> impl IntoView {
                         result_loaded.set(true);
                         load_result(handle, api::job_glb_url(&job_id), error);
                     }
-                    status.set(Some(s));
+                    status.set(Some(*s));
                 }
                 LiveEvent::Message(LiveMessage::History { points: history }) => points.set(history),
                 LiveEvent::Message(LiveMessage::Progress(p)) => points.update(|v| v.push(p)),
@@ -236,7 +236,20 @@ pub fn Job() -> impl IntoView {
                                 _ => "",
                             }
                         };
-                        view! { <li class=class>{label}</li> }
+                        // Stages without iterations (COLMAP, masks) report their own progress.
+                        let detail = move || {
+                            let s = status.get()?;
+                            let p = s.stage_progress.filter(|_| {
+                                s.state == JobState::Running && s.stage.as_deref() == Some(key)
+                            })?;
+                            Some(view! {
+                                <div class="progress stage-progress" data-testid="stage-progress">
+                                    <div class="bar" style=format!("width: {:.1}%", 100.0 * p.fraction)></div>
+                                    <span>{format!("{} · {:.0}%", p.detail, 100.0 * p.fraction)}</span>
+                                </div>
+                            })
+                        };
+                        view! { <li class=class>{label}{detail}</li> }
                     }).collect_view()}
                 </ol>
                 {move || latest().map(|p| {

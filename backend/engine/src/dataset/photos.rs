@@ -77,6 +77,20 @@ pub enum PhotoStage {
     Masks,
 }
 
+impl PhotoStage {
+    /// What the stage does, for progress bars and the job page.
+    pub fn label(self) -> &'static str {
+        match self {
+            PhotoStage::Decode => "reading photos",
+            PhotoStage::Poses(SolveStep::Features) => "COLMAP: finding features",
+            PhotoStage::Poses(SolveStep::Matching) => "COLMAP: matching features",
+            PhotoStage::Poses(SolveStep::Mapping) => "COLMAP: registering views",
+            PhotoStage::Poses(SolveStep::Undistortion) => "COLMAP: undistorting views",
+            PhotoStage::Masks => "estimating masks",
+        }
+    }
+}
+
 /// Settings of [`prepare`].
 #[derive(Debug, Clone)]
 pub struct PhotoOptions {

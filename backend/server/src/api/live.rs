@@ -63,7 +63,7 @@ async fn stream(socket: &mut WebSocket, live: &LiveJob) -> Result<(), Closed> {
     let mut progress = live.progress.subscribe();
     let mut frame = live.frame.subscribe();
     let current = status.borrow_and_update().clone();
-    send_json(socket, &LiveMessage::Status((*current).clone())).await?;
+    send_json(socket, &LiveMessage::Status(Box::new((*current).clone()))).await?;
     progress.borrow_and_update();
     send_json(socket, &LiveMessage::History { points: live.history() }).await?;
     let latest = frame.borrow_and_update().clone();
@@ -77,7 +77,7 @@ async fn stream(socket: &mut WebSocket, live: &LiveJob) -> Result<(), Closed> {
             changed = status.changed() => {
                 changed.map_err(|_| Closed)?;
                 let current = status.borrow_and_update().clone();
-                send_json(socket, &LiveMessage::Status((*current).clone())).await?;
+                send_json(socket, &LiveMessage::Status(Box::new((*current).clone()))).await?;
             }
             changed = progress.changed() => {
                 changed.map_err(|_| Closed)?;

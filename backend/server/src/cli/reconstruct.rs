@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use meshcast_engine::dataset::colmap::solve::Colmap;
 use meshcast_engine::dataset::mask::BorderColourModel;
-use meshcast_engine::dataset::photos::{PhotoOptions, PhotoStage, photo_files, prepare};
+use meshcast_engine::dataset::photos::{PhotoOptions, photo_files, prepare};
 use meshcast_engine::dataset::{LoadOptions, is_posed, load};
 use meshcast_engine::device_label;
 use meshcast_engine::nvdiffrec::{
@@ -146,7 +146,7 @@ fn poses_for_photos(photos: &Path, workspace: &Path, cancel: &AtomicBool) -> Res
     let version = colmap.version()?;
     eprintln!("{}: no poses; computing them with COLMAP {version}", photos.display());
     let bar = ProgressBar::new(1000);
-    bar.set_style(ProgressStyle::with_template("{prefix:>10} [{bar:30}] {percent}% · {elapsed}")?);
+    bar.set_style(ProgressStyle::with_template("{prefix:>26} [{bar:30}] {percent}% · {elapsed}")?);
     let mut current = None;
     let solved = prepare(
         photos,
@@ -158,11 +158,7 @@ fn poses_for_photos(photos: &Path, workspace: &Path, cancel: &AtomicBool) -> Res
         |stage, fraction| {
             if current != Some(stage) {
                 current = Some(stage);
-                bar.set_prefix(match stage {
-                    PhotoStage::Decode => "photos".to_owned(),
-                    PhotoStage::Poses(step) => format!("{step:?}").to_lowercase(),
-                    PhotoStage::Masks => "masks".to_owned(),
-                });
+                bar.set_prefix(stage.label());
             }
             bar.set_position((fraction * 1000.0) as u64);
         },

@@ -195,6 +195,7 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
             finished_ms: row.get(6)?,
             stage: row.get(7)?,
             progress: json_from_row(row, 8)?,
+            stage_progress: None,
             error: row.get(9)?,
             result: json_from_row(row, 10)?,
         },

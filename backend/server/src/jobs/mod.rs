@@ -261,7 +261,9 @@ impl Jobs {
             && status.state == JobState::Running
         {
             status.progress = (*live.progress.borrow()).or(status.progress);
-            status.stage = live.status.borrow().stage.clone().or(status.stage);
+            let now = live.status.borrow();
+            status.stage = now.stage.clone().or(status.stage);
+            status.stage_progress = now.stage_progress.clone();
         }
         Ok(status)
     }

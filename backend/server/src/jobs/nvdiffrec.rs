@@ -92,12 +92,13 @@ impl Reconstructor for NvdiffrecJob {
                 &Colmap::default(),
                 &BorderColourModel::default(),
                 request.cancel,
-                |s, _| {
+                |s, fraction| {
                     let name = if s == PhotoStage::Masks { "masks" } else { "poses" };
                     if stage != Some(name) {
                         stage = Some(name);
                         events.stage(name);
                     }
+                    events.stage_progress(fraction, s.label());
                 },
             );
             match solved {

@@ -40,6 +40,9 @@ pub struct RunSummary {
 pub trait JobEvents {
     /// A stage began (`pass1`, `unwrap_bake`, `pass2`, `export`, …).
     fn stage(&mut self, stage: &str);
+    /// Progress inside the current stage (0 to 1) and what it is doing; for stages that have
+    /// no iterations. Calls may be frequent: the receiver thins them.
+    fn stage_progress(&mut self, fraction: f64, detail: &str);
     /// One iteration finished.
     fn progress(&mut self, point: ProgressPoint);
     /// A new mesh frame (see `meshcast_shared::frame`).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use meshcast_shared::{JobState, ProgressPoint, ResultInfo};
+use meshcast_shared::{JobState, ProgressPoint, ResultInfo, StageProgress};
 use tokio::runtime::Handle;
 
 use super::live::LiveJob;
@@ -199,8 +199,25 @@ impl Events {
 
 impl JobEvents for Events {
     fn stage(&mut self, stage: &str) {
-        self.live.update_status(|s| s.stage = Some(stage.to_owned()));
+        self.live.update_status(|s| {
+            s.stage = Some(stage.to_owned());
+            s.stage_progress = None;
+        });
         self.persist(Some(stage.to_owned()));
+    }
+
+    fn stage_progress(&mut self, fraction: f64, detail: &str) {
+        let fraction = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+        let (changed, advanced) = match &self.live.status.borrow().stage_progress {
+            Some(p) => (p.detail != detail, fraction - p.fraction),
+            None => (true, 1.0),
+        };
+        // Every socket gets the whole status on each change: send a new step at once, the
+        // bar only when it moved a percent.
+        if changed || advanced >= 0.01 || (fraction >= 1.0 && advanced > 0.0) {
+            let progress = StageProgress { fraction, detail: detail.to_owned() };
+            self.live.update_status(|s| s.stage_progress = Some(progress));
+        }
     }
 
     fn progress(&mut self, point: ProgressPoint) {

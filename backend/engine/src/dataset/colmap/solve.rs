@@ -207,11 +207,28 @@ impl Colmap {
         let mut args = vec!["--database_path", db.as_str(), "--SiftMatching.use_gpu", "0"];
         args.extend_from_slice(extra);
         run.step(matcher, SolveStep::Matching, &args, &mut on_progress)?;
+        let needed = self
+            .min_registered
+            .max((self.min_registered_share * total as f64).ceil() as usize)
+            .min(total.max(1));
         let sparse_dir = sparse.to_string_lossy().into_owned();
+        // A model smaller than what is accepted is discarded, so the mapper goes on to another
+        // initial pair instead of keeping one that stalled: on small or symmetric objects an
+        // unlucky pair can stop at a dozen views (seen: 11 of 100 with the default of 10).
+        let min_model_size = needed.to_string();
         match run.step(
             "mapper",
             SolveStep::Mapping,
-            &["--database_path", &db, "--image_path", &image_dir, "--output_path", &sparse_dir],
+            &[
+                "--database_path",
+                &db,
+                "--image_path",
+                &image_dir,
+                "--output_path",
+                &sparse_dir,
+                "--Mapper.min_model_size",
+                &min_model_size,
+            ],
             &mut on_progress,
         ) {
             // The mapper exits with an error when it finds no initial pair: too few views
@@ -233,10 +250,6 @@ impl Colmap {
             }
         }
         let registered = best.as_ref().map_or(0, |(n, _)| *n);
-        let needed = self
-            .min_registered
-            .max((self.min_registered_share * total as f64).ceil() as usize)
-            .min(total.max(1));
         let Some((_, model_dir)) = best.filter(|_| registered >= needed) else {
             return Err(SolveError::TooFewRegistered { registered, total, needed });
         };
@@ -294,6 +307,7 @@ impl Run<'_> {
         let mut reader = File::open(&self.log).map_err(io)?;
         reader.seek(SeekFrom::Start(offset)).map_err(io)?;
         let mut pending = String::new();
+        let mut reported = 0.0;
         loop {
             let status = child.try_wait().map_err(io)?;
             let mut chunk = Vec::new();
@@ -301,8 +315,14 @@ impl Run<'_> {
             pending.push_str(&String::from_utf8_lossy(&chunk));
             if let Some(end) = pending.rfind('\n') {
                 for line in pending[..end].lines() {
-                    if let Some(fraction) = progress(which, line, self.total) {
-                        on_progress(which, fraction);
+                    // The mapper starts over from another initial pair when one stalls: the
+                    // bar holds its furthest point rather than running backwards.
+                    match progress(which, line, self.total) {
+                        Some(fraction) if fraction > reported => {
+                            reported = fraction;
+                            on_progress(which, fraction);
+                        }
+                        _ => {}
                     }
                 }
                 pending.drain(..=end);
