@@ -188,6 +188,24 @@ fn bad_photos_are_refused_by_name() {
         matches!(&err, PhotosError::MixedSizes { path, .. } if path.ends_with("2.png")),
         "{err}"
     );
+    // An uploaded masks folder must have a mask for every photo, of the photo's size.
+    let dir = noise_photos(8, 64);
+    let masks = dir.path().join("masks");
+    std::fs::create_dir(&masks).unwrap();
+    for i in 0..7 {
+        image::GrayImage::new(64, 64).save(masks.join(format!("{i}.png"))).unwrap();
+    }
+    let err = run(dir.path(), &colmap).unwrap_err();
+    assert!(
+        matches!(&err, PhotosError::MissingMask { photo, .. } if photo.ends_with("7.png")),
+        "{err}"
+    );
+    image::GrayImage::new(64, 48).save(masks.join("7.png.png")).unwrap();
+    let err = run(dir.path(), &colmap).unwrap_err();
+    assert!(
+        matches!(&err, PhotosError::MaskSize { path, got: (64, 48), want: (64, 64) } if path.ends_with("7.png.png")),
+        "{err}"
+    );
     // No COLMAP.
     let dir = noise_photos(8, 64);
     let missing = Colmap { program: "/nonexistent/colmap".into(), ..Colmap::default() };

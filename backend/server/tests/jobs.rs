@@ -426,15 +426,34 @@ async fn cancel_is_immediate_and_a_full_queue_is_429() {
     assert_eq!(server.status(&first).await.state, JobState::Cancelled);
 }
 
-/// A zip of plain photos (Suzanne's views at 240 px, no poses, no alpha): the job shows each
-/// COLMAP step with its own progress, then the masks stage, and the estimated masks are served.
-/// Cancelled once pass 1 starts: the optimization itself is covered above.
+/// A zip of plain photos (Suzanne's views at 240 px, no poses, no alpha) with a `masks/` folder:
+/// the job shows each COLMAP step with its own progress, then the masks stage, and serves the
+/// uploaded masks undistorted as the views were. Cancelled once pass 1 starts: the optimization
+/// itself is covered above; estimated masks are covered by the engine's photo test.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_photo_job_reports_each_colmap_step_then_its_masks() {
     let server = TestServer::start(4).await;
     let photos = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/data/suzanne-photos/images");
-    let zip = zip_dir(&photos, Some("photos"), &[]);
+    // The photos are flattened onto one light colour (`cargo xtask photos`): the object is
+    // whatever differs from it.
+    let upload = tempfile::tempdir().unwrap();
+    copy_dir(&photos, upload.path());
+    std::fs::create_dir(upload.path().join("masks")).unwrap();
+    let mut coverage = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(&photos).unwrap() {
+        let path = entry.unwrap().path();
+        let photo = image::open(&path).unwrap().to_rgb8();
+        let mask = image::GrayImage::from_fn(photo.width(), photo.height(), |x, y| {
+            let p = photo.get_pixel(x, y).0;
+            let far = p.iter().zip([236u8, 234, 228]).any(|(&a, b)| a.abs_diff(b) > 30);
+            image::Luma([if far { 255 } else { 0 }])
+        });
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        coverage.insert(stem.clone(), share_on(&mask));
+        mask.save(upload.path().join("masks").join(format!("{stem}.png"))).unwrap();
+    }
+    let zip = zip_dir(upload.path(), Some("photos"), &[]);
     let (status, body) = server
         .upload(&[
             Part("model", None, b"nvdiffrec"),
@@ -468,19 +487,36 @@ async fn a_photo_job_reports_each_colmap_step_then_its_masks() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let details: Vec<&str> = seen.iter().map(|(_, d)| d.as_str()).collect();
-    for step in ["COLMAP: matching features", "COLMAP: registering views", "estimating masks"] {
+    let masks_step = "undistorting the uploaded masks";
+    for step in ["COLMAP: matching features", "COLMAP: registering views", masks_step] {
         assert!(details.contains(&step), "{step} not shown: {seen:?}");
     }
     assert!(seen.iter().all(|(stage, detail)| {
-        (stage == "masks") == (detail == "estimating masks")
-            && (stage == "poses" || stage == "masks")
+        (stage == "masks") == (detail == masks_step) && (stage == "poses" || stage == "masks")
     }));
     assert!(fractions.iter().any(|&f| f > 0.0 && f < 1.0), "no partial progress: {fractions:?}");
 
+    // Each served mask is its uploaded mask seen through the undistorted camera: the same share
+    // of the view within a percent (a mask from elsewhere, or estimated, differs by more).
     let (status, masks) = server.get(&format!("/api/jobs/{id}/masks")).await;
     assert_eq!(status, StatusCode::OK);
     let masks: Vec<String> = serde_json::from_slice(&masks).unwrap();
     assert!(masks.len() >= 90, "{} masks", masks.len());
+    for name in &masks {
+        let (status, png) = server.get(&format!("/api/jobs/{id}/masks/{name}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let served = image::load_from_memory(&png).unwrap().to_luma8();
+        // Served as `NNNN_<stem>.jpg.png`.
+        let stem = name.split_once('_').unwrap().1.split('.').next().unwrap();
+        let (got, want) = (share_on(&served), coverage[stem]);
+        assert!((got - want).abs() < 0.01, "{name}: {got} of the view against {want} uploaded");
+    }
     let cancel = Request::delete(format!("/api/jobs/{id}")).body(Body::empty()).unwrap();
     assert!(server.send(cancel).await.0.is_success());
+}
+
+/// The share of a mask's pixels that are on.
+fn share_on(mask: &image::GrayImage) -> f64 {
+    let on = mask.pixels().filter(|p| p.0[0] >= 128).count();
+    on as f64 / f64::from(mask.width() * mask.height())
 }

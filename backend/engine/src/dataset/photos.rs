@@ -47,7 +47,29 @@ pub enum PhotosError {
         /// The first photo's size.
         want: (u32, u32),
     },
-    /// A photo that does not decode.
+    /// A `masks/` folder was uploaded without a mask for this photo.
+    #[error(
+        "photo {photo} has no mask in the uploaded masks folder (looked for {file}, {file}.png and {stem}.png); upload a mask for every photo or none"
+    )]
+    MissingMask {
+        /// The photo.
+        photo: PathBuf,
+        /// Its file name.
+        file: String,
+        /// Its name without extension.
+        stem: String,
+    },
+    /// An uploaded mask of another size than its photo.
+    #[error("mask {path} is {got:?} pixels but its photo is {want:?}")]
+    MaskSize {
+        /// The mask.
+        path: PathBuf,
+        /// The mask's size.
+        got: (u32, u32),
+        /// The photo's size (upright).
+        want: (u32, u32),
+    },
+    /// A photo or mask that does not decode.
     #[error(transparent)]
     Dataset(#[from] DatasetError),
     /// COLMAP gave no poses.
@@ -75,6 +97,8 @@ pub enum PhotoStage {
     Poses(SolveStep),
     /// Estimating the masks.
     Masks,
+    /// Undistorting the uploaded masks as the views were.
+    UploadedMasks,
 }
 
 impl PhotoStage {
@@ -87,6 +111,7 @@ impl PhotoStage {
             PhotoStage::Poses(SolveStep::Mapping) => "COLMAP: registering views",
             PhotoStage::Poses(SolveStep::Undistortion) => "COLMAP: undistorting views",
             PhotoStage::Masks => "estimating masks",
+            PhotoStage::UploadedMasks => "undistorting the uploaded masks",
         }
     }
 }
@@ -114,6 +139,11 @@ pub fn masks_dir(workspace: &Path) -> PathBuf {
     workspace.join("colmap").join("undistorted").join("masks")
 }
 
+/// The uploaded masks folder of a photo folder `dir`, if there is one: `dir/masks`.
+pub fn uploaded_masks(dir: &Path) -> Option<PathBuf> {
+    Some(dir.join("masks")).filter(|m| m.is_dir())
+}
+
 /// The photos in `dir` (or `dir/images`), sorted by name; empty if there are none.
 pub fn photo_files(dir: &Path) -> Vec<PathBuf> {
     let folder = if dir.join("images").is_dir() { dir.join("images") } else { dir.to_owned() };
@@ -135,8 +165,10 @@ pub fn photo_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Turns the photos in `dir` into a dataset folder under `workspace` (returned in
-/// [`Solved::dir`]: `images/`, `sparse/`, `masks/`). Every photo is checked before COLMAP
-/// starts.
+/// [`Solved::dir`]: `images/`, `sparse/`, `masks/`). Every photo (and uploaded mask) is checked
+/// before COLMAP starts. Masks come from `dir/masks/` when it exists — one per photo, named as
+/// the photo, as the photo + `.png`, or as its stem + `.png`, undistorted by COLMAP as the
+/// photos were — else from `masks`.
 pub fn prepare(
     dir: &Path,
     workspace: &Path,
@@ -151,53 +183,119 @@ pub fn prepare(
         reason: e.to_string(),
     };
     let input = workspace.join("input");
+    let input_masks = workspace.join("input_masks");
+    for folder in [&input, &input_masks] {
+        if folder.exists() {
+            std::fs::remove_dir_all(folder).map_err(|e| write_error(folder, &e))?;
+        }
+    }
     std::fs::create_dir_all(&input).map_err(|e| write_error(&input, &e))?;
-    let count = for_each_photo(dir, options, |i, total, file, photo| {
+    let mut uploaded = false;
+    let count = for_each_photo(dir, options, |i, total, file, photo, mask| {
         on_progress(PhotoStage::Decode, i as f64 / total as f64);
-        let size = photo.dimensions();
-        let scale = (f64::from(options.max_side) / f64::from(size.0.max(size.1))).min(1.0);
-        let photo = if scale < 1.0 {
-            let w = ((f64::from(size.0) * scale).round() as u32).max(1);
-            let h = ((f64::from(size.1) * scale).round() as u32).max(1);
-            image::imageops::resize(&photo, w, h, FilterType::Lanczos3)
-        } else {
-            photo
-        };
         let stem =
             file.file_stem().map_or_else(|| format!("{i}"), |s| s.to_string_lossy().into_owned());
         // JPEG at high quality: PNG copies of phone photos cost several MB each, twice over
         // (COLMAP's undistorted copies keep the format), for no gain in matching.
-        let out = input.join(format!("{i:04}_{stem}.jpg"));
-        let file = std::fs::File::create(&out).map_err(|e| write_error(&out, &e))?;
-        image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), 95)
-            .encode_image(&photo)
-            .map_err(|e| write_error(&out, &e))
+        let name = format!("{i:04}_{stem}.jpg");
+        let out = input.join(&name);
+        write_jpeg(&out, &fit(photo, options.max_side).into())?;
+        if let Some(mask) = mask {
+            // Named as its photo, so that COLMAP undistorts it with that view's camera.
+            std::fs::create_dir_all(&input_masks).map_err(|e| write_error(&input_masks, &e))?;
+            write_jpeg(&input_masks.join(&name), &fit(mask, options.max_side).into())?;
+            uploaded = true;
+        }
+        Ok(())
     })?;
     on_progress(PhotoStage::Decode, 1.0);
     let solved = colmap.solve(&input, count, &workspace.join("colmap"), cancel, |step, f| {
         on_progress(PhotoStage::Poses(step), f);
     })?;
-    write_masks(&solved.dir, masks, &mut |f| on_progress(PhotoStage::Masks, f))?;
+    if uploaded {
+        let undistorted = workspace.join("colmap").join("undistorted_masks");
+        colmap.undistort(&solved, &input_masks, &undistorted, cancel, |f| {
+            on_progress(PhotoStage::UploadedMasks, f);
+        })?;
+        copy_masks(&solved.dir, &undistorted.join("images"))?;
+    } else {
+        write_masks(&solved.dir, masks, &mut |f| on_progress(PhotoStage::Masks, f))?;
+    }
     Ok(solved)
+}
+
+/// `image` scaled down so that its longer side is at most `max_side`.
+fn fit<P: image::Pixel<Subpixel = u8> + 'static>(
+    image: image::ImageBuffer<P, Vec<u8>>,
+    max_side: u32,
+) -> image::ImageBuffer<P, Vec<u8>> {
+    let (w, h) = image.dimensions();
+    let scale = (f64::from(max_side) / f64::from(w.max(h))).min(1.0);
+    if scale < 1.0 {
+        let w = ((f64::from(w) * scale).round() as u32).max(1);
+        let h = ((f64::from(h) * scale).round() as u32).max(1);
+        image::imageops::resize(&image, w, h, FilterType::Lanczos3)
+    } else {
+        image
+    }
+}
+
+/// Writes `image` as a JPEG of quality 95 (masks are thresholded after COLMAP resamples them,
+/// so its artefacts do not matter there either).
+fn write_jpeg(path: &Path, image: &image::DynamicImage) -> Result<(), PhotosError> {
+    let error = |e: &dyn std::fmt::Display| PhotosError::Write {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::create(path).map_err(|e| error(&e))?;
+    let encoder =
+        image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), 95);
+    image.write_with_encoder(encoder).map_err(|e| error(&e))
+}
+
+/// `masks/<name>.png` for every registered view of `dir` from COLMAP's undistorted copy of its
+/// uploaded mask in `undistorted`, thresholded at half.
+fn copy_masks(dir: &Path, undistorted: &Path) -> Result<(), PhotosError> {
+    let model = ColmapModel::read(&dir.join("sparse"))?;
+    let masks = dir.join("masks");
+    std::fs::create_dir_all(&masks)
+        .map_err(|e| PhotosError::Write { path: masks.clone(), reason: e.to_string() })?;
+    for image in model.images.values() {
+        let mut mask = decode_upright(&undistorted.join(&image.name))?.to_luma8();
+        for p in mask.pixels_mut() {
+            p.0[0] = if p.0[0] >= 128 { 255 } else { 0 };
+        }
+        let out = masks.join(format!("{}.png", image.name));
+        mask.save_with_format(&out, image::ImageFormat::Png)
+            .map_err(|e| PhotosError::Write { path: out.clone(), reason: e.to_string() })?;
+    }
+    Ok(())
 }
 
 /// Checks the photos in `dir` as [`prepare`] does before COLMAP runs (count, decoding, sizes,
 /// uniform frames), without writing anything; the number of photos.
 pub fn check(dir: &Path, options: &PhotoOptions) -> Result<usize, PhotosError> {
-    for_each_photo(dir, options, |_, _, _, _| Ok(()))
+    for_each_photo(dir, options, |_, _, _, _, _| Ok(()))
 }
 
-/// Decodes and checks every photo of `dir` in name order, handing each to `each(index, count,
-/// path, pixels)`; the number of photos.
+/// Decodes and checks every photo of `dir` in name order, and its uploaded mask if there is a
+/// masks folder, handing each to `each(index, count, path, pixels, mask)`; the number of photos.
 fn for_each_photo(
     dir: &Path,
     options: &PhotoOptions,
-    mut each: impl FnMut(usize, usize, &Path, image::RgbImage) -> Result<(), PhotosError>,
+    mut each: impl FnMut(
+        usize,
+        usize,
+        &Path,
+        image::RgbImage,
+        Option<image::GrayImage>,
+    ) -> Result<(), PhotosError>,
 ) -> Result<usize, PhotosError> {
     let files = photo_files(dir);
     if files.len() < options.min_views {
         return Err(PhotosError::TooFewViews { found: files.len(), min: options.min_views });
     }
+    let masks = uploaded_masks(dir);
     let mut first_size = None;
     for (i, file) in files.iter().enumerate() {
         let photo = decode_upright(file)?.to_rgb8();
@@ -209,9 +307,27 @@ fn for_each_photo(
         if contrast(&photo) < options.min_contrast {
             return Err(PhotosError::Uniform { path: file.clone() });
         }
-        each(i, files.len(), file, photo)?;
+        let mask = masks.as_deref().map(|masks| mask_of(masks, file, size)).transpose()?;
+        each(i, files.len(), file, photo, mask)?;
     }
     Ok(files.len())
+}
+
+/// The uploaded mask of `photo` in `masks`, checked against the photo's `size`.
+fn mask_of(masks: &Path, photo: &Path, size: (u32, u32)) -> Result<image::GrayImage, PhotosError> {
+    let name = |p: Option<&std::ffi::OsStr>| p.map(|s| s.to_string_lossy().into_owned());
+    let (file, stem) = (name(photo.file_name()), name(photo.file_stem()));
+    let (file, stem) = (file.unwrap_or_default(), stem.unwrap_or_default());
+    let path =
+        [masks.join(&file), masks.join(format!("{file}.png")), masks.join(format!("{stem}.png"))]
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| PhotosError::MissingMask { photo: photo.to_owned(), file, stem })?;
+    let mask = decode_upright(&path)?.to_luma8();
+    if mask.dimensions() != size {
+        return Err(PhotosError::MaskSize { path, got: mask.dimensions(), want: size });
+    }
+    Ok(mask)
 }
 
 /// Standard deviation of the luma, 0–255.

@@ -93,7 +93,11 @@ impl Reconstructor for NvdiffrecJob {
                 &BorderColourModel::default(),
                 request.cancel,
                 |s, fraction| {
-                    let name = if s == PhotoStage::Masks { "masks" } else { "poses" };
+                    let name = if matches!(s, PhotoStage::Masks | PhotoStage::UploadedMasks) {
+                        "masks"
+                    } else {
+                        "poses"
+                    };
                     if stage != Some(name) {
                         stage = Some(name);
                         events.stage(name);

@@ -90,10 +90,14 @@ pub fn extract<R: Read + Seek>(
 }
 
 /// The shallowest folder under `dir` (itself included) with poses (a transforms file or a COLMAP
-/// model), else the shallowest with photos.
+/// model), else the shallowest with photos — not counting a `masks` folder, which belongs to
+/// the photos beside it.
 fn dataset_root(dir: &Path) -> Option<PathBuf> {
     find_folder(dir, meshcast_engine::dataset::is_posed).or_else(|| {
-        find_folder(dir, |d| !meshcast_engine::dataset::photos::photo_files(d).is_empty())
+        find_folder(dir, |d| {
+            d.file_name().is_none_or(|name| name != "masks")
+                && !meshcast_engine::dataset::photos::photo_files(d).is_empty()
+        })
     })
 }
 

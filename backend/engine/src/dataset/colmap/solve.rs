@@ -97,6 +97,8 @@ pub enum SolveStep {
 pub struct Solved {
     /// The undistorted dataset folder.
     pub dir: PathBuf,
+    /// The mapper's model (distorted camera) the undistorted one was made from.
+    pub model: PathBuf,
     /// Views with a pose.
     pub registered: usize,
     /// Views given.
@@ -253,24 +255,28 @@ impl Colmap {
         let Some((_, model_dir)) = best.filter(|_| registered >= needed) else {
             return Err(SolveError::TooFewRegistered { registered, total, needed });
         };
-        let model_dir = model_dir.to_string_lossy().into_owned();
-        let out = undistorted.to_string_lossy().into_owned();
-        run.step(
-            "image_undistorter",
-            SolveStep::Undistortion,
-            &[
-                "--image_path",
-                &image_dir,
-                "--input_path",
-                &model_dir,
-                "--output_path",
-                &out,
-                "--output_type",
-                "COLMAP",
-            ],
-            &mut on_progress,
-        )?;
-        Ok(Solved { dir: undistorted, registered, total })
+        run.undistort(images, &model_dir, &undistorted, &mut on_progress)?;
+        Ok(Solved { dir: undistorted, model: model_dir, registered, total })
+    }
+
+    /// Undistorts other images named as the solved views (uploaded masks) exactly as the views
+    /// were: `out/images/<name>` for each of `solved.registered` views.
+    pub fn undistort(
+        &self,
+        solved: &Solved,
+        images: &Path,
+        out: &Path,
+        cancel: &AtomicBool,
+        mut on_progress: impl FnMut(f64),
+    ) -> Result<(), SolveError> {
+        if out.exists() {
+            std::fs::remove_dir_all(out)
+                .map_err(|source| SolveError::Io { path: out.to_owned(), source })?;
+        }
+        let log = out.with_file_name("undistort.log");
+        let run =
+            Run { colmap: self, log, started: Instant::now(), cancel, total: solved.registered };
+        run.undistort(images, &solved.model, out, &mut |_, f| on_progress(f))
     }
 }
 
@@ -284,6 +290,33 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// `image_undistorter`: `images` seen through `model`'s cameras → a PINHOLE model in `out`.
+    fn undistort(
+        &self,
+        images: &Path,
+        model: &Path,
+        out: &Path,
+        on_progress: &mut impl FnMut(SolveStep, f64),
+    ) -> Result<(), SolveError> {
+        let (images, model) = (images.to_string_lossy(), model.to_string_lossy());
+        let out = out.to_string_lossy();
+        self.step(
+            "image_undistorter",
+            SolveStep::Undistortion,
+            &[
+                "--image_path",
+                &images,
+                "--input_path",
+                &model,
+                "--output_path",
+                &out,
+                "--output_type",
+                "COLMAP",
+            ],
+            on_progress,
+        )
+    }
+
     /// Runs `colmap <step> <args>` to completion, reporting progress parsed from its output.
     fn step(
         &self,
