@@ -220,6 +220,24 @@ fn bad_photos_are_refused_by_name() {
         "{text}"
     );
     assert!(text.contains("of 8 views") && text.contains("posed dataset"), "{text}");
+    // A COLMAP that crashes (killed by a signal) is reported as a crash of the step, with the
+    // end of its log. A stand-in program: the real one cannot be made to crash on demand.
+    let bin = tempfile::tempdir().unwrap();
+    let crashing = bin.path().join("colmap");
+    std::fs::write(&crashing, "#!/bin/sh\necho \"starting $1\"\nkill -SEGV $$\n").unwrap();
+    let mut permissions = std::fs::metadata(&crashing).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&crashing, permissions).unwrap();
+    let err = run(dir.path(), &Colmap { program: crashing, ..Colmap::default() }).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            PhotosError::Poses(SolveError::Failed { step: "feature_extractor", exited: false, .. })
+        ),
+        "{text}"
+    );
+    assert!(text.contains("signal") && text.contains("starting feature_extractor"), "{text}");
     // A time limit that has already passed stops the first step.
     let hurried = Colmap { time_limit: std::time::Duration::ZERO, ..Colmap::default() };
     let err = run(dir.path(), &hurried).unwrap_err();
