@@ -15,6 +15,7 @@ pub mod precision;
 pub mod preprocess;
 pub mod rope;
 pub mod sampler;
+pub mod sparse;
 pub mod stage1;
 pub mod trace;
 

@@ -102,11 +102,33 @@ impl Precision {
     /// Softmax attention (scale 1/√d) of `q`, `k`, `v` `[B, H, L, D]` with the operands in the
     /// matrix-product dtype; the result `[B, H, L, D]` is float32.
     pub fn attend(self, q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor, tch::TchError> {
+        self.attend_where(q, k, v, None)
+    }
+
+    /// [`Self::attend`] where each query sees only the keys `mask` (boolean, broadcast to
+    /// `[B, H, L, L_k]`) is true for.
+    pub fn attend_masked(
+        self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: &Tensor,
+    ) -> Result<Tensor, tch::TchError> {
+        self.attend_where(q, k, v, Some(mask))
+    }
+
+    fn attend_where(
+        self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor, tch::TchError> {
         let out = Tensor::f_scaled_dot_product_attention(
             &self.matmul_input(q)?,
             &self.matmul_input(k)?,
             &self.matmul_input(v)?,
-            None::<&Tensor>,
+            mask,
             0.0,
             false,
             None,
