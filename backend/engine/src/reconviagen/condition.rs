@@ -84,7 +84,7 @@ impl SparseStructureCondition {
                 layer.size()[3],
             ])?;
             let context = Tensor::f_cat(&[patches, dino.shallow_clone()], -1)?;
-            x = block.forward(&x, &context, None, precision)?;
+            x = block.forward(&x, std::slice::from_ref(&context), None, precision)?;
             trace.record(format!("cond_blocks.{i}"), &x);
         }
         Ok(x)

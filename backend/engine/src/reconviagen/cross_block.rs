@@ -50,13 +50,15 @@ impl CrossBlock {
         })
     }
 
-    /// `x` `[B, L, C]` attending to itself and to `context` `[B, M, C_ctx]`. `modulation`, when
-    /// given, is adaLN's six `[B, 1, C]` tensors: shift, scale and gate of the attention
-    /// branch, then of the MLP branch.
+    /// `x` `[B, L, C]` attending to itself and to each context `[B, M, C_ctx]` of `contexts`:
+    /// with several (stage 2's one condition per view) each cross-attention is added over
+    /// their number, one after the other, as the reference does. `modulation`, when given, is
+    /// adaLN's six `[B, 1, C]` tensors: shift, scale and gate of the attention branch, then of
+    /// the MLP branch.
     pub fn forward(
         &self,
         x: &Tensor,
-        context: &Tensor,
+        contexts: &[Tensor],
         modulation: Option<&[Tensor]>,
         precision: Precision,
     ) -> Result<Tensor, tch::TchError> {
@@ -71,7 +73,14 @@ impl CrossBlock {
         let h = modulate(self.norm1.forward(x)?, 0)?;
         let x = x.f_add(&gate(self.self_attn.forward(&h, None, precision)?, 2)?)?;
         let h = self.norm2.forward(&x)?;
-        let x = x.f_add(&self.cross_attn.forward(&h, Some(context), precision)?)?;
+        let mut x = x;
+        for context in contexts {
+            let attended = self.cross_attn.forward(&h, Some(context), precision)?;
+            x = match contexts.len() {
+                1 => x.f_add(&attended)?,
+                n => x.f_add(&attended.f_div_scalar(n as f64)?)?,
+            };
+        }
         let h = modulate(self.norm3.forward(&x)?, 3)?;
         let h = self.fc2.forward(&self.fc1.forward(&h, precision)?.f_gelu("tanh")?, precision)?;
         x.f_add(&gate(h, 5)?)

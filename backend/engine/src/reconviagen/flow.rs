@@ -62,32 +62,63 @@ pub fn timestep_embedding(t: &Tensor, dim: i64) -> Result<Tensor, tch::TchError>
     Tensor::f_cat(&[args.f_cos()?, args.f_sin()?], -1)
 }
 
-/// A [`CrossBlock`] modulated by the timestep embedding (`adaLN_modulation.1`).
+/// TRELLIS's `TimestepEmbedder`: the sinusoidal embedding through `mlp.0`, SiLU and `mlp.2`.
 #[derive(Debug)]
-struct ModulatedBlock {
+pub struct TimestepEmbedder {
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl TimestepEmbedder {
+    /// `mlp.{0,2}` under `path` (a `t_embedder`), `channels` wide.
+    pub fn new(path: &Path<'_>, channels: i64) -> Result<Self, tch::TchError> {
+        Ok(Self {
+            fc1: Linear::new(&(path / "mlp" / 0), 256, channels)?,
+            fc2: Linear::new(&(path / "mlp" / 2), channels, channels)?,
+        })
+    }
+
+    /// `[B, channels]` for model times `t` `[B]`.
+    pub fn forward(&self, t: &Tensor, precision: Precision) -> Result<Tensor, tch::TchError> {
+        let h = self.fc1.forward(&timestep_embedding(t, 256)?, precision)?.f_silu()?;
+        self.fc2.forward(&h, precision)
+    }
+}
+
+/// A [`CrossBlock`] modulated by the timestep embedding (`adaLN_modulation.1`), as both flow
+/// models use it.
+#[derive(Debug)]
+pub struct ModulatedBlock {
     modulation: Linear,
     block: CrossBlock,
 }
 
 impl ModulatedBlock {
-    fn new(path: &Path<'_>, config: FlowConfig) -> Result<Self, tch::TchError> {
-        let c = config.model_channels;
+    /// The block under `path`: `channels` wide tokens, `cond_channels` wide condition.
+    pub fn new(
+        path: &Path<'_>,
+        channels: i64,
+        cond_channels: i64,
+        heads: i64,
+    ) -> Result<Self, tch::TchError> {
         Ok(Self {
-            modulation: Linear::new(&(path / "adaLN_modulation" / 1), c, 6 * c)?,
-            block: CrossBlock::new(path, c, config.cond_channels, config.heads)?,
+            modulation: Linear::new(&(path / "adaLN_modulation" / 1), channels, 6 * channels)?,
+            block: CrossBlock::new(path, channels, cond_channels, heads)?,
         })
     }
 
-    fn forward(
+    /// `x` `[B, L, C]` at timestep embedding `t_emb` `[B, C]`, attending to each condition in
+    /// `conds` (see [`CrossBlock::forward`]).
+    pub fn forward(
         &self,
         x: &Tensor,
         t_emb: &Tensor,
-        cond: &Tensor,
+        conds: &[Tensor],
         precision: Precision,
     ) -> Result<Tensor, tch::TchError> {
         let m =
             self.modulation.forward(&t_emb.f_silu()?, precision)?.f_unsqueeze(1)?.f_chunk(6, -1)?;
-        self.block.forward(x, cond, Some(&m), precision)
+        self.block.forward(x, conds, Some(&m), precision)
     }
 }
 
@@ -95,8 +126,7 @@ impl ModulatedBlock {
 #[derive(Debug)]
 pub struct SparseStructureFlow {
     config: FlowConfig,
-    t_fc1: Linear,
-    t_fc2: Linear,
+    t_embedder: TimestepEmbedder,
     pos_emb: Tensor,
     input_layer: Linear,
     blocks: Vec<ModulatedBlock>,
@@ -110,12 +140,18 @@ impl SparseStructureFlow {
         let p3 = config.patch_size.pow(3);
         Ok(Self {
             config,
-            t_fc1: Linear::new(&(path / "t_embedder" / "mlp" / 0), 256, c)?,
-            t_fc2: Linear::new(&(path / "t_embedder" / "mlp" / 2), c, c)?,
+            t_embedder: TimestepEmbedder::new(&(path / "t_embedder"), c)?,
             pos_emb: param(path, "pos_emb", &[config.tokens(), c])?,
             input_layer: Linear::new(&(path / "input_layer"), config.in_channels * p3, c)?,
             blocks: (0..config.blocks)
-                .map(|i| ModulatedBlock::new(&(path / "blocks" / i), config))
+                .map(|i| {
+                    ModulatedBlock::new(
+                        &(path / "blocks" / i),
+                        c,
+                        config.cond_channels,
+                        config.heads,
+                    )
+                })
                 .collect::<Result<_, _>>()?,
             out_layer: Linear::new(&(path / "out_layer"), c, config.out_channels * p3)?,
         })
@@ -148,11 +184,9 @@ impl SparseStructureFlow {
         let h = self.input_layer.forward(&tokens, outer)?;
         trace.record("input_layer", &h);
         let mut h = h.f_add(&self.pos_emb.f_to_kind(Kind::Float)?.f_unsqueeze(0)?)?;
-        let t_emb = self
-            .t_fc2
-            .forward(&self.t_fc1.forward(&timestep_embedding(t, 256)?, outer)?.f_silu()?, outer)?;
+        let t_emb = self.t_embedder.forward(t, outer)?;
         trace.record("t_emb", &t_emb);
-        let cond = cond.f_to_kind(Kind::Float)?;
+        let cond = [cond.f_to_kind(Kind::Float)?];
         for (i, block) in self.blocks.iter().enumerate() {
             h = block.forward(&h, &t_emb, &cond, precision)?;
             trace.record(format!("blocks.{i}"), &h);

@@ -15,6 +15,8 @@ pub mod precision;
 pub mod preprocess;
 pub mod rope;
 pub mod sampler;
+pub mod slat_condition;
+pub mod slat_flow;
 pub mod sparse;
 pub mod stage1;
 pub mod trace;
