@@ -128,7 +128,7 @@ fn views_become_voxels_with_progress() {
         let after = Tensor::rand([4], (Kind::Float, Device::Cpu));
         tch::manual_seed(11);
         assert!(after.equal(&Tensor::rand([4], (Kind::Float, Device::Cpu))), "global RNG moved");
-        let noise = standard_normal([1, 2, 4, 4, 4], 7).unwrap();
+        let noise = standard_normal(&[1, 2, 4, 4, 4], 7).unwrap();
         assert!(stage1.run(&views, Some(&noise), 0, |_, _| {}).unwrap().equal(&coords));
         let other = stage1.run(&views, None, 8, |_, _| {}).unwrap();
         assert!(!other.equal(&coords), "{device:?}: the seed is ignored");

@@ -19,6 +19,7 @@ pub mod slat_condition;
 pub mod slat_flow;
 pub mod sparse;
 pub mod stage1;
+pub mod stage2;
 pub mod trace;
 
 pub use aggregator::{Aggregator, AggregatorConfig};

@@ -119,7 +119,7 @@ impl Stage1<'_> {
         let [c, r, ..] = self.latent;
         let noise = match noise {
             Some(noise) => noise.f_to_device(device)?,
-            None => standard_normal([1, c, r, r, r], seed)?.f_to_device(device)?,
+            None => standard_normal(&[1, c, r, r, r], seed)?.f_to_device(device)?,
         };
         let latent = self.sampler.sample(
             &noise,
@@ -137,7 +137,7 @@ impl Stage1<'_> {
 /// Standard-normal noise of `shape` from its own generator seeded with `seed`: the same for a
 /// seed on every device and run, and unlike `tch::manual_seed` it leaves libtorch's global
 /// generator (which other jobs in the process draw from) alone.
-pub fn standard_normal(shape: [i64; 5], seed: i64) -> Result<Tensor, tch::TchError> {
+pub fn standard_normal(shape: &[i64], seed: i64) -> Result<Tensor, tch::TchError> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed as u64);
     let count = shape.iter().product::<i64>().max(0) as usize;

@@ -45,6 +45,22 @@ impl Layout {
         }))
     }
 
+    /// From the reference's `[M, 4]` coordinates (batch, x, y, z) of one object (batch 0), on
+    /// `device`.
+    pub fn from_batched(coords: &Tensor, device: tch::Device) -> Result<Rc<Self>, tch::TchError> {
+        let size = coords.size();
+        if size.len() != 2 || size[1] != 4 {
+            return Err(tch::TchError::Shape(format!(
+                "batched coordinates are [M, 4], got {size:?}"
+            )));
+        }
+        let batch = coords.f_select(1, 0)?;
+        if size[0] > 0 && batch.f_abs()?.f_max()?.f_int64_value(&[])? != 0 {
+            return Err(tch::TchError::Shape("more than one object in a sparse batch".into()));
+        }
+        Self::new(&coords.f_narrow(1, 1, 3)?.f_to_device(device)?)
+    }
+
     /// `[M, 3]` int64.
     pub fn coords(&self) -> &Tensor {
         &self.coords
@@ -102,18 +118,7 @@ impl SparseTensor {
 
     /// From the reference's layout: `coords` `[M, 4]` (batch, x, y, z) of one object (batch 0).
     pub fn from_batched(coords: &Tensor, feats: Tensor) -> Result<Self, tch::TchError> {
-        let size = coords.size();
-        if size.len() != 2 || size[1] != 4 {
-            return Err(tch::TchError::Shape(format!(
-                "batched coordinates are [M, 4], got {size:?}"
-            )));
-        }
-        let batch = coords.f_select(1, 0)?;
-        if size[0] > 0 && batch.f_abs()?.f_max()?.f_int64_value(&[])? != 0 {
-            return Err(tch::TchError::Shape("more than one object in a sparse batch".into()));
-        }
-        let layout = Layout::new(&coords.f_narrow(1, 1, 3)?.f_to_device(feats.device())?)?;
-        Self::new(layout, feats)
+        Self::new(Layout::from_batched(coords, feats.device())?, feats)
     }
 
     /// The reference's `[M, 4]` int32 coordinates (batch 0 first), for comparisons.
