@@ -13,27 +13,19 @@ use super::trace::Trace;
 
 /// TRELLIS's `slat_normalization` mean, per latent channel.
 pub const LATENT_MEAN: [f32; 8] = [
-    -2.168_754_6,
-    -0.004_347_046_4,
-    -0.133_523_49,
-    -0.084_180_728,
-    -0.527_120_65,
-    0.723_868_9,
-    -1.141_445,
-    1.203_936_3,
+    -2.1687546,
+    -0.0043470464,
+    -0.1335235,
+    -0.08418073,
+    -0.52712065,
+    0.7238689,
+    -1.141445,
+    1.2039363,
 ];
 
 /// TRELLIS's `slat_normalization` standard deviation, per latent channel.
-pub const LATENT_STD: [f32; 8] = [
-    2.377_650_7,
-    2.386_378_3,
-    2.124_418,
-    2.174_855_2,
-    2.663_944_7,
-    2.371_192_2,
-    2.621_744_6,
-    2.684_523_1,
-];
+pub const LATENT_STD: [f32; 8] =
+    [2.3776507, 2.3863783, 2.124418, 2.1748552, 2.6639447, 2.3711922, 2.6217446, 2.684523];
 
 /// Why stage 2 did not run.
 #[derive(Debug, thiserror::Error)]
