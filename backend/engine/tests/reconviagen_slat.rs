@@ -184,7 +184,7 @@ fn stage2_sampling_replays_the_reference_run() {
         let mut steps = 0;
         let latent = tch::no_grad(|| {
             stage2.run(&inputs["slat_coords"], &conds, Some(&inputs["slat_noise"]), 0, |_, _| {
-                steps += 1
+                steps += 1;
             })
         })
         .unwrap();
