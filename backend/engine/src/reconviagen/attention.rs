@@ -8,6 +8,7 @@ use tch::nn::Path;
 
 use super::layers::Linear;
 use super::precision::Precision;
+use super::sparse::window::Partition;
 use crate::weights::param;
 
 /// Per-head RMS norm with a learned `gamma` `[heads, head_dim]`.
@@ -99,6 +100,41 @@ impl Attention {
         precision: Precision,
     ) -> Result<Tensor, tch::TchError> {
         let (b, l, c) = (x.size()[0], x.size()[1], x.size()[2]);
+        let (q, k, v) = self.project(x, context, precision)?;
+        // [B, L, H, D] → [B, H, L, D] for attention, and back.
+        let heads_first = |t: &Tensor| t.f_transpose(1, 2);
+        let out = precision.attend(&heads_first(&q)?, &heads_first(&k)?, &heads_first(&v)?)?;
+        let out = out.f_transpose(1, 2)?.f_reshape([b, l, c])?;
+        self.out.forward(&out, precision)
+    }
+
+    /// Self-attention of one object's voxels `x` `[M, C]` within the windows of `partition`.
+    pub fn forward_windowed(
+        &self,
+        x: &Tensor,
+        partition: &Partition,
+        precision: Precision,
+    ) -> Result<Tensor, tch::TchError> {
+        let (m, c) = (x.size()[0], x.size()[1]);
+        let (q, k, v) = self.project(&x.f_unsqueeze(0)?, None, precision)?;
+        let out = partition.attend(
+            &q.f_squeeze_dim(0)?,
+            &k.f_squeeze_dim(0)?,
+            &v.f_squeeze_dim(0)?,
+            precision,
+        )?;
+        self.out.forward(&out.f_reshape([m, c])?, precision)
+    }
+
+    /// Queries, keys and values `[B, L, H, D]` (keys and values over `context` when given),
+    /// RMS-normalized when the module has the norms.
+    fn project(
+        &self,
+        x: &Tensor,
+        context: Option<&Tensor>,
+        precision: Precision,
+    ) -> Result<(Tensor, Tensor, Tensor), tch::TchError> {
+        let (b, l, c) = (x.size()[0], x.size()[1], x.size()[2]);
         let h = self.heads;
         let (mut q, mut k, v) = match (&self.qkv, &self.q, &self.kv, context) {
             (Some(qkv), _, _, _) => {
@@ -117,10 +153,6 @@ impl Attention {
             q = qn.forward(&q)?;
             k = kn.forward(&k)?;
         }
-        // [B, L, H, D] → [B, H, L, D] for attention, and back.
-        let heads_first = |t: &Tensor| t.f_transpose(1, 2);
-        let out = precision.attend(&heads_first(&q)?, &heads_first(&k)?, &heads_first(&v)?)?;
-        let out = out.f_transpose(1, 2)?.f_reshape([b, l, c])?;
-        self.out.forward(&out, precision)
+        Ok((q, k, v))
     }
 }

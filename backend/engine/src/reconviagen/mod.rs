@@ -10,6 +10,7 @@ pub mod cross_block;
 pub mod decoder;
 pub mod dinov2;
 pub mod flow;
+pub mod gaussian_decoder;
 pub mod layers;
 pub mod precision;
 pub mod preprocess;
@@ -20,6 +21,7 @@ pub mod slat_flow;
 pub mod sparse;
 pub mod stage1;
 pub mod stage2;
+pub mod swin_transformer;
 pub mod trace;
 
 pub use aggregator::{Aggregator, AggregatorConfig};

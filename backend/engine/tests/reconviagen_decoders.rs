@@ -1,0 +1,92 @@
+//! The structured-latent decoders against the reference (tests/data/goldens/reconviagen/
+//! slat_decoder_gs, slat_decoder_mesh: reduced widths, fp16 weights as released): the swin
+//! trunk's intermediates (both window shifts), the Gaussian head's raw and activated
+//! attributes; the full-size decoders' keys against the released manifests.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // test helpers: a panic is the failure report
+
+mod common;
+mod goldens;
+
+use meshcast_engine::reconviagen::gaussian_decoder::{GaussianDecoder, GaussianDecoderConfig};
+use meshcast_engine::reconviagen::sparse::SparseTensor;
+use meshcast_engine::reconviagen::swin_transformer::SwinConfig;
+use meshcast_engine::reconviagen::{Precision, Trace};
+use meshcast_engine::weights::{declared_shapes, load_strict};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+/// Max |ours − reference| within 1e-4 of the reference's scale (README's threshold).
+fn assert_close(what: &str, ours: &Tensor, reference: &Tensor) {
+    assert_eq!(ours.size(), reference.size(), "{what}: shape");
+    let scale = reference.abs().max().double_value(&[]).max(1.0);
+    let err = (ours.to_device(Device::Cpu).to_kind(Kind::Float) - reference)
+        .abs()
+        .max()
+        .double_value(&[]);
+    println!("{what}: max abs error {err:.2e} (scale {scale:.2})");
+    assert!(err <= 1e-4 * scale, "{what}: {err}");
+}
+
+#[test]
+fn gaussian_decoder_matches_the_reference() {
+    let dir = goldens::dir().join("slat_decoder_gs");
+    let inputs = goldens::read(&dir.join("inputs.safetensors"));
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
+    let config = GaussianDecoderConfig {
+        trunk: SwinConfig {
+            latent_channels: 8,
+            model_channels: 32,
+            blocks: 2,
+            heads: 2,
+            mlp_ratio: 4,
+            window: 8,
+        },
+        resolution: 16,
+        ..GaussianDecoderConfig::RELEASED
+    };
+    for device in common::test_devices() {
+        let vs = VarStore::new(device);
+        let decoder = GaussianDecoder::new(&vs.root(), config).unwrap();
+        load_strict(&vs, &dir.join("weights.safetensors"), "").unwrap();
+        let x = SparseTensor::from_batched(
+            &inputs["coords"].to_device(device),
+            inputs["feats"].to_device(device),
+        )
+        .unwrap();
+        let mut trace = Trace::recording();
+        let g = tch::no_grad(|| decoder.forward(&x, Precision::Float32, &mut trace)).unwrap();
+        for name in ["input_layer", "blocks.0", "blocks.1", "out_layer"] {
+            let reference = &outputs[&format!("{name}.feats")];
+            assert_close(&format!("{device:?} {name}"), trace.get(name).unwrap(), reference);
+        }
+        let activated = tch::no_grad(|| {
+            [g.positions(), g.scales(), g.rotations(), g.opacities()].map(Result::unwrap)
+        });
+        for (name, ours) in [
+            ("_xyz", &g.xyz),
+            ("_features_dc", &g.features_dc),
+            ("_scaling", &g.scaling),
+            ("_rotation", &g.rotation),
+            ("_opacity", &g.opacity),
+            ("get_xyz", &activated[0]),
+            ("get_scaling", &activated[1]),
+            ("get_rotation", &activated[2]),
+            ("get_opacity", &activated[3]),
+            ("get_features", &g.features_dc),
+        ] {
+            assert_close(
+                &format!("{device:?} {name}"),
+                ours,
+                &outputs[&format!("gaussian.{name}")],
+            );
+        }
+    }
+}
+
+#[test]
+fn full_size_decoders_declare_the_released_keys() {
+    let vs = VarStore::new(Device::Cpu);
+    let _gs = GaussianDecoder::new(&vs.root(), GaussianDecoderConfig::RELEASED).unwrap();
+    assert_eq!(declared_shapes(&vs), goldens::released_shapes("slat_decoder_gs.json", ""));
+}
