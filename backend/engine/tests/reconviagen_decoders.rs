@@ -9,6 +9,7 @@ mod common;
 mod goldens;
 
 use meshcast_engine::reconviagen::gaussian_decoder::{GaussianDecoder, GaussianDecoderConfig};
+use meshcast_engine::reconviagen::mesh_decoder::{MeshDecoder, MeshDecoderConfig};
 use meshcast_engine::reconviagen::sparse::SparseTensor;
 use meshcast_engine::reconviagen::swin_transformer::SwinConfig;
 use meshcast_engine::reconviagen::{Precision, Trace};
@@ -89,4 +90,43 @@ fn full_size_decoders_declare_the_released_keys() {
     let vs = VarStore::new(Device::Cpu);
     let _gs = GaussianDecoder::new(&vs.root(), GaussianDecoderConfig::RELEASED).unwrap();
     assert_eq!(declared_shapes(&vs), goldens::released_shapes("slat_decoder_gs.json", ""));
+    let vs = VarStore::new(Device::Cpu);
+    let _mesh = MeshDecoder::new(&vs.root(), MeshDecoderConfig::RELEASED).unwrap();
+    assert_eq!(declared_shapes(&vs), goldens::released_shapes("slat_decoder_mesh.json", ""));
+}
+
+#[test]
+fn mesh_decoder_head_matches_the_reference() {
+    let dir = goldens::dir().join("slat_decoder_mesh");
+    let inputs = goldens::read(&dir.join("inputs.safetensors"));
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
+    let config = MeshDecoderConfig {
+        trunk: SwinConfig {
+            latent_channels: 8,
+            model_channels: 256,
+            blocks: 1,
+            heads: 4,
+            mlp_ratio: 1,
+            window: 8,
+        },
+        resolution: 16,
+    };
+    for device in common::test_devices() {
+        let vs = VarStore::new(device);
+        let decoder = MeshDecoder::new(&vs.root(), config).unwrap();
+        load_strict(&vs, &dir.join("weights.safetensors"), "").unwrap();
+        let x = SparseTensor::from_batched(
+            &inputs["coords"].to_device(device),
+            inputs["feats"].to_device(device),
+        )
+        .unwrap();
+        let mut trace = Trace::recording();
+        let head = tch::no_grad(|| decoder.forward(&x, Precision::Float32, &mut trace)).unwrap();
+        for name in ["input_layer", "blocks.0", "upsample.0", "upsample.1", "out_layer"] {
+            let reference = &outputs[&format!("{name}.feats")];
+            assert_close(&format!("{device:?} {name}"), trace.get(name).unwrap(), reference);
+        }
+        let coords = head.batched_coords().unwrap().to_device(Device::Cpu);
+        assert!(coords.equal(&outputs["out_layer.coords"]), "{device:?}: fine voxels differ");
+    }
 }

@@ -71,7 +71,12 @@ fn conv_with_random_weights(
         vars.get_mut("c.conv.weight").unwrap().copy_(&weight);
         vars.get_mut("c.conv.bias").unwrap().copy_(&bias);
     });
-    let dense = weight.permute([0, 4, 1, 2, 3]);
+    // spconv (and so the port) reads a 1×1×1 kernel's memory as [in, out].
+    let dense = if kernel == 1 {
+        weight.reshape([input, output]).transpose(0, 1).reshape([output, input, 1, 1, 1])
+    } else {
+        weight.permute([0, 4, 1, 2, 3])
+    };
     (vs, conv, Tensor::cat(&[dense.flatten(0, -1), bias], 0))
 }
 

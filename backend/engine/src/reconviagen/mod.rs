@@ -12,6 +12,7 @@ pub mod dinov2;
 pub mod flow;
 pub mod gaussian_decoder;
 pub mod layers;
+pub mod mesh_decoder;
 pub mod precision;
 pub mod preprocess;
 pub mod rope;

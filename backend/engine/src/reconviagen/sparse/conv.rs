@@ -3,7 +3,8 @@
 //! Per kernel offset: gather the neighbours' features, one matrix product with that offset's
 //! weight slice, and an indexed add into the output — memory stays at one `[M, C]` gather at a
 //! time, where one im2col matrix would take 27 of them. Weights are stored `[out, k, k, k, in]`
-//! as the reference's checkpoints (a 1×1×1 kernel included).
+//! as the reference's checkpoints; spconv reads a 1×1×1 kernel's memory as `[in, out]` instead
+//! (a plain matrix product), so its `[out, 1, 1, 1, in]` tensor is reinterpreted the same way.
 
 use tch::nn::Path;
 use tch::{Kind, Tensor};
@@ -50,8 +51,12 @@ impl SubmanifoldConv {
         let (out_ch, in_ch) = (self.weight.size()[0], self.weight.size()[4]);
         let feats = precision.matmul_input(x.feats())?;
         // [k³, out, in]: one weight slice per kernel offset, in `kernel_offsets` order.
-        let weights =
-            self.weight.f_reshape([out_ch, -1, in_ch])?.f_transpose(0, 1)?.f_to_kind(kind)?;
+        let weights = if self.kernel == 1 {
+            // spconv's 1×1×1 path: `features @ weight.view(in, out)`.
+            self.weight.f_reshape([1, in_ch, out_ch])?.f_transpose(1, 2)?.f_to_kind(kind)?
+        } else {
+            self.weight.f_reshape([out_ch, -1, in_ch])?.f_transpose(0, 1)?.f_to_kind(kind)?
+        };
         let product = |rows: &Tensor, k: i64| -> Result<Tensor, tch::TchError> {
             feats.f_index_select(0, rows)?.f_matmul(&weights.f_get(k)?.f_transpose(0, 1)?)
         };
