@@ -8,6 +8,7 @@
 mod common;
 mod goldens;
 
+use meshcast_engine::reconviagen::flexicubes;
 use meshcast_engine::reconviagen::gaussian_decoder::{GaussianDecoder, GaussianDecoderConfig};
 use meshcast_engine::reconviagen::mesh_decoder::{MeshDecoder, MeshDecoderConfig};
 use meshcast_engine::reconviagen::sparse::SparseTensor;
@@ -128,5 +129,47 @@ fn mesh_decoder_head_matches_the_reference() {
         }
         let coords = head.batched_coords().unwrap().to_device(Device::Cpu);
         assert!(coords.equal(&outputs["out_layer.coords"]), "{device:?}: fine voxels differ");
+    }
+}
+
+/// FlexiCubes on the reference's stored head output (so that this test checks the extraction
+/// alone): the grid vertices and their averaged values, then the mesh — faces exactly, vertices
+/// and colours within 1e-5 (README's thresholds).
+#[test]
+fn flexicubes_extracts_the_reference_mesh() {
+    let dir = goldens::dir().join("slat_decoder_mesh");
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
+    for device in common::test_devices() {
+        let head = SparseTensor::from_batched(
+            &outputs["out_layer.coords"].to_device(device),
+            outputs["out_layer.feats"].to_device(device),
+        )
+        .unwrap();
+        let mut trace = Trace::recording();
+        let mesh = tch::no_grad(|| flexicubes::extract(&head, 64, &mut trace)).unwrap();
+        let v_pos = trace.get("fc.v_pos").unwrap().to_device(Device::Cpu);
+        assert!(v_pos.equal(&outputs["fc.v_pos"]), "{device:?}: grid vertices differ");
+        assert_close(
+            &format!("{device:?} fc.v_attrs"),
+            trace.get("fc.v_attrs").unwrap(),
+            &outputs["fc.v_attrs"],
+        );
+        println!(
+            "{device:?}: {} vertices, {} faces",
+            mesh.vertices.size()[0],
+            mesh.faces.size()[0]
+        );
+        assert_eq!(mesh.faces.size(), outputs["mesh.faces"].size());
+        assert!(
+            mesh.faces.to_device(Device::Cpu).equal(&outputs["mesh.faces"]),
+            "{device:?}: faces differ"
+        );
+        for (name, ours) in [("vertices", &mesh.vertices), ("vertex_attrs", &mesh.colors)] {
+            let reference = &outputs[&format!("mesh.{name}")];
+            assert_eq!(ours.size(), reference.size(), "{name}");
+            let err = (ours.to_device(Device::Cpu) - reference).abs().max().double_value(&[]);
+            println!("{device:?} mesh.{name}: max abs error {err:.2e}");
+            assert!(err <= 1e-5, "{device:?} mesh.{name}: {err}");
+        }
     }
 }

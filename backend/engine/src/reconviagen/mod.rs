@@ -9,6 +9,7 @@ pub mod condition;
 pub mod cross_block;
 pub mod decoder;
 pub mod dinov2;
+pub mod flexicubes;
 pub mod flow;
 pub mod gaussian_decoder;
 pub mod layers;
