@@ -3,9 +3,11 @@
 //! Mesh export: GLB read back with the `gltf` crate and checked by Khronos' glTF-Validator, OBJ
 //! read back with `tobj`, bad meshes rejected by name, and no partial files after a failure.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::Path;
+
+use common::khronos::khronos_validate;
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use meshcast_engine::export::{
     ExportError, ExportMesh, PbrTextures, to_glb_bytes, write_glb, write_obj,
@@ -65,47 +67,6 @@ fn coloured() -> ExportMesh {
     mesh.normals = Some(vec![[0.0, 0.0, 3.0]; n]);
     mesh.colors = Some((0..n).map(|i| [i as f32 / n as f32, 0.25, 1.2 - i as f32 * 0.1]).collect());
     mesh
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs Khronos' glTF-Validator on `file` and fails the test, printing the report, on any error
-/// or unexpected warning.
-fn khronos_validate(file: &Path) -> serde_json::Value {
-    let root = repo_root();
-    let installed = root.join(".tools/node_modules/gltf-validator/package.json");
-    assert!(
-        installed.is_file(),
-        "Khronos glTF-Validator is not installed ({} is missing): run scripts/setup.sh",
-        installed.display()
-    );
-    let output = Command::new("node")
-        .arg(root.join("scripts/gltf-validate.mjs"))
-        .arg(file)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run node ({e}); scripts/setup.sh installs Node.js"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "gltf-validate.mjs printed no report ({e}), status {}:\n{stdout}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    // Errors and warnings (severity 0 and 1) fail.
-    let unexpected = report["issues"]["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|m| m["severity"].as_i64().unwrap() <= 1);
-    assert!(
-        output.status.success() && report["issues"]["numErrors"] == 0 && !unexpected,
-        "glTF-Validator rejects {}:\n{stdout}",
-        file.display()
-    );
-    report
 }
 
 fn ls(dir: &Path) -> Vec<String> {

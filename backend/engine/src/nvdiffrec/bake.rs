@@ -194,7 +194,11 @@ pub fn bake(
 
 /// Grows `image` (`[H, W, C]`) into texels where `mask` (`[H, W]`, 1 = valid) is 0, one ring per
 /// step, each new texel the mean of its valid 3×3 neighbours.
-fn dilate(image: &Tensor, mask: &Tensor, steps: usize) -> Result<Tensor, NvdiffrecError> {
+pub(crate) fn dilate(
+    image: &Tensor,
+    mask: &Tensor,
+    steps: usize,
+) -> Result<Tensor, NvdiffrecError> {
     let mut image = image.f_permute([2, 0, 1])?.f_unsqueeze(0)?; // [1, C, H, W]
     let mut mask = mask.f_unsqueeze(0)?.f_unsqueeze(0)?; // [1, 1, H, W]
     let c = image.size()[1];

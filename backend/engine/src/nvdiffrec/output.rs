@@ -57,7 +57,7 @@ pub struct Metrics {
     pub config: Config,
 }
 
-fn host_rows<const N: usize>(t: &Tensor) -> Result<Vec<[f32; N]>, NvdiffrecError> {
+pub(crate) fn host_rows<const N: usize>(t: &Tensor) -> Result<Vec<[f32; N]>, NvdiffrecError> {
     let flat = Vec::<f32>::try_from(
         t.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?.f_contiguous()?.f_reshape([-1])?,
     )?;
@@ -82,7 +82,7 @@ pub fn export_mesh(pass: &PassOutput) -> Result<ExportMesh, NvdiffrecError> {
 }
 
 /// `[H, W, 3]` values in [0, 1] → 8-bit rows (linear to sRGB first when `srgb`).
-fn to_rgb8(image: &Tensor, srgb: bool) -> Result<(u32, u32, Vec<u8>), NvdiffrecError> {
+pub(crate) fn to_rgb8(image: &Tensor, srgb: bool) -> Result<(u32, u32, Vec<u8>), NvdiffrecError> {
     let (h, w) = (image.size()[0], image.size()[1]);
     let encoded = if srgb { linear_to_srgb(image)? } else { image.f_clamp(0.0, 1.0)? };
     let bytes = Vec::<u8>::try_from(

@@ -12,6 +12,7 @@ pub mod dinov2;
 pub mod flexicubes;
 pub mod flow;
 pub mod gaussian_decoder;
+pub mod glb;
 pub mod layers;
 pub mod mesh_decoder;
 pub mod precision;

@@ -1,7 +1,10 @@
-//! Shared by the engine's integration tests: the devices every test body runs on.
+//! Shared by the engine's integration tests: the devices every test body runs on, and Khronos' glTF validator.
+
+pub mod khronos;
 
 use tch::Device;
 
+#[allow(dead_code)] // not every test binary runs on devices
 /// The CPU plus every CUDA device. With `MESHCAST_REQUIRE_CUDA=1` (set on the GPU machine) a
 /// missing GPU fails the test instead of quietly testing the CPU alone.
 pub fn test_devices() -> Vec<Device> {
