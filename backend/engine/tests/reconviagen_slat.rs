@@ -10,7 +10,7 @@ mod common;
 mod goldens;
 
 use meshcast_engine::reconviagen::sampler::SamplerSettings;
-use meshcast_engine::reconviagen::slat_condition::SlatCondition;
+use meshcast_engine::reconviagen::slat_condition::{SlatCondition, SlatConditionConfig};
 use meshcast_engine::reconviagen::slat_flow::{SlatFlow, SlatFlowConfig};
 use meshcast_engine::reconviagen::sparse::SparseTensor;
 use meshcast_engine::reconviagen::stage2::{LATENT_MEAN, LATENT_STD, Stage2, Stage2Error};
@@ -39,7 +39,7 @@ fn stage2_condition_matches_the_reference() {
     let lowp = goldens::read(&dir.join("outputs_lowp.safetensors"));
     for device in common::test_devices() {
         let vs = VarStore::new(device);
-        let model = SlatCondition::new(&vs.root()).unwrap();
+        let model = SlatCondition::new(&vs.root(), SlatConditionConfig::RELEASED).unwrap();
         load_strict(&vs, &dir.join("weights.safetensors"), "").unwrap();
         let aggregated: Vec<Tensor> =
             ["agg.04", "agg.11", "agg.17", "agg.23"].map(|k| inputs[k].to_device(device)).into();
@@ -144,7 +144,7 @@ fn stage2_flow_matches_the_reference() {
 #[test]
 fn full_size_stage2_modules_declare_the_released_keys() {
     let vs = VarStore::new(Device::Cpu);
-    let _condition = SlatCondition::new(&vs.root()).unwrap();
+    let _condition = SlatCondition::new(&vs.root(), SlatConditionConfig::RELEASED).unwrap();
     assert_eq!(declared_shapes(&vs), goldens::released_shapes("slat_vggt_cond.json", ""));
     let vs = VarStore::new(Device::Cpu);
     let _flow = SlatFlow::new(&vs.root(), &SlatFlowConfig::released()).unwrap();

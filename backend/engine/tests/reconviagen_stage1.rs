@@ -7,7 +7,9 @@
 
 mod common;
 
-use meshcast_engine::reconviagen::condition::{ConditionConfig, SparseStructureCondition};
+use meshcast_engine::reconviagen::condition::{
+    ConditionConfig, SparseStructureCondition, VGGT_LAYERS,
+};
 use meshcast_engine::reconviagen::decoder::{DecoderConfig, SparseStructureDecoder};
 use meshcast_engine::reconviagen::flow::{FlowConfig, SparseStructureFlow};
 use meshcast_engine::reconviagen::sampler::SamplerSettings;
@@ -98,6 +100,7 @@ fn views_become_voxels_with_progress() {
             condition: &condition,
             flow: &flow,
             decoder: &decoder,
+            layers: VGGT_LAYERS,
             latent: [2, 4, 4, 4],
             sampler: SamplerSettings::STAGE1,
             aggregator_precision: Precision::vggt_on(device),

@@ -15,6 +15,7 @@ pub mod gaussian_decoder;
 pub mod glb;
 pub mod layers;
 pub mod mesh_decoder;
+pub mod pipeline;
 pub mod precision;
 pub mod preprocess;
 pub mod rope;

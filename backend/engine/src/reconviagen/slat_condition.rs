@@ -11,28 +11,37 @@ use super::layers::Linear;
 use super::precision::Precision;
 use super::trace::Trace;
 
-/// Width of VGGT's aggregated tokens and of DINOv2's, which the reference hard-codes.
-const VGGT_WIDTH: i64 = 2048;
-const DINO_WIDTH: i64 = 1024;
+/// Widths the stage-2 condition reads: VGGT's aggregated tokens and DINOv2's (its output
+/// width).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlatConditionConfig {
+    /// VGGT's aggregated token width (frame + global).
+    pub vggt: i64,
+    /// DINOv2's token width.
+    pub dino: i64,
+}
+
+impl SlatConditionConfig {
+    /// The released `slat_vggt_cond` (the widths the reference hard-codes).
+    pub const RELEASED: Self = Self { vggt: 2048, dino: 1024 };
+}
 
 /// The PVC condition; parameter keys as the released `slat_vggt_cond`.
 #[derive(Debug)]
 pub struct SlatCondition {
+    config: SlatConditionConfig,
     blocks: Vec<Linear>,
 }
 
 impl SlatCondition {
-    /// The module's parameters under `path`: `linear_blocks.{i}.0`, 3072 → 1024.
-    pub fn new(path: &Path<'_>) -> Result<Self, tch::TchError> {
+    /// The module's parameters under `path`: `linear_blocks.{i}.0`, VGGT + DINOv2 → DINOv2
+    /// width.
+    pub fn new(path: &Path<'_>, config: SlatConditionConfig) -> Result<Self, tch::TchError> {
+        let (input, output) = (config.vggt + config.dino, config.dino);
         Ok(Self {
+            config,
             blocks: (0..VGGT_LAYERS.len())
-                .map(|i| {
-                    Linear::new(
-                        &(path / "linear_blocks" / i / 0),
-                        VGGT_WIDTH + DINO_WIDTH,
-                        DINO_WIDTH,
-                    )
-                })
+                .map(|i| Linear::new(&(path / "linear_blocks" / i / 0), input, output))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -48,19 +57,20 @@ impl SlatCondition {
         precision: Precision,
         trace: &mut Trace,
     ) -> Result<Vec<Tensor>, tch::TchError> {
+        let SlatConditionConfig { vggt: vggt_width, dino: dino_width } = self.config;
         let size = image_cond.size();
-        if aggregated.len() != self.blocks.len() || size.len() != 4 || size[3] != DINO_WIDTH {
+        if aggregated.len() != self.blocks.len() || size.len() != 4 || size[3] != dino_width {
             return Err(tch::TchError::Shape(format!(
-                "the stage-2 condition reads {} VGGT layers and [B, N, P, {DINO_WIDTH}] DINOv2 tokens, got {} layers and {size:?}",
+                "the stage-2 condition reads {} VGGT layers and [B, N, P, {dino_width}] DINOv2 tokens, got {} layers and {size:?}",
                 self.blocks.len(),
                 aggregated.len()
             )));
         }
         let views = size[0] * size[1];
-        let dino = image_cond.f_to_kind(Kind::Float)?.f_reshape([views, -1, DINO_WIDTH])?;
+        let dino = image_cond.f_to_kind(Kind::Float)?.f_reshape([views, -1, dino_width])?;
         let mut cond = dino.shallow_clone();
         for (i, (block, layer)) in self.blocks.iter().zip(aggregated).enumerate() {
-            let vggt = layer.f_to_kind(Kind::Float)?.f_reshape([views, -1, VGGT_WIDTH])?;
+            let vggt = layer.f_to_kind(Kind::Float)?.f_reshape([views, -1, vggt_width])?;
             let x = block.forward(&Tensor::f_cat(&[vggt, cond], -1)?, precision)?.f_relu()?;
             trace.record(format!("linear_blocks.{i}"), &x);
             cond = x.f_add(&dino)?;

@@ -2,10 +2,12 @@
 //! layers 4/11/17/23 → the GGC condition → 30 guided flow steps from seeded (or given) noise →
 //! the decoder's occupancy → the coordinates of occupied voxels.
 
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 use super::aggregator::Aggregator;
-use super::condition::{SparseStructureCondition, VGGT_LAYERS};
+use super::condition::SparseStructureCondition;
+#[cfg(doc)]
+use super::condition::VGGT_LAYERS;
 use super::decoder::{SparseStructureDecoder, occupied};
 use super::dinov2::Dinov2;
 use super::flow::SparseStructureFlow;
@@ -54,6 +56,8 @@ pub struct Stage1<'a> {
     pub flow: &'a SparseStructureFlow,
     /// The occupancy decoder.
     pub decoder: &'a SparseStructureDecoder,
+    /// The aggregator layers the conditions read ([`VGGT_LAYERS`] for the released models).
+    pub layers: [usize; 4],
     /// Latent shape `[C, R, R, R]` the flow samples.
     pub latent: [i64; 4],
     /// Sampler settings.
@@ -63,6 +67,17 @@ pub struct Stage1<'a> {
     /// Arithmetic of the condition, the flow and the decoder ([`Precision::trellis_on`] the
     /// device: the released fp16 blocks on CUDA).
     pub trellis_precision: Precision,
+}
+
+/// What the encoders make of the views, which both stages' conditions read.
+#[derive(Debug)]
+pub struct Encoded {
+    /// VGGT's outputs for the four layers the conditions read, each `[1, N, P, 2048]`.
+    pub aggregated: Vec<Tensor>,
+    /// DINOv2's normalized tokens of every view, special tokens first, `[1, N, P, 1024]`.
+    pub image_cond: Tensor,
+    /// Special tokens at the front of each view's tokens.
+    pub special_tokens: i64,
 }
 
 impl Stage1<'_> {
@@ -76,6 +91,12 @@ impl Stage1<'_> {
         seed: i64,
         on_step: impl FnMut(usize, usize),
     ) -> Result<Tensor, Stage1Error> {
+        let encoded = self.encode(views)?;
+        self.sample(&encoded, noise, seed, on_step)
+    }
+
+    /// The views checked and encoded by DINOv2 and the VGGT aggregator.
+    pub fn encode(&self, views: &[Tensor]) -> Result<Encoded, Stage1Error> {
         let Some(first) = views.first() else { return Err(Stage1Error::NoViews) };
         if views.len() > MAX_VIEWS {
             return Err(Stage1Error::TooManyViews(views.len()));
@@ -86,35 +107,57 @@ impl Stage1<'_> {
                 return Err(Stage1Error::ViewShape { index, found: view.size(), side });
             }
         }
-        let device = first.device();
-        Ok(tch::no_grad(|| self.run_checked(views, noise, seed, device, on_step))?)
+        Ok(tch::no_grad(|| -> Result<Encoded, tch::TchError> {
+            let images = Tensor::f_stack(views, 0)?.f_to_kind(Kind::Float)?; // [N, 3, S, S]
+            let tokens = self.dino.forward(&images, Precision::Float32, &mut Trace::off())?.prenorm;
+            let width = tokens.size()[2];
+            let image_cond = tokens
+                .f_layer_norm([width].as_slice(), None::<Tensor>, None::<Tensor>, 1e-5, false)?
+                .f_unsqueeze(0)?;
+            let aggregated = self.aggregator.forward(
+                &images.f_unsqueeze(0)?,
+                &self.layers,
+                self.aggregator_precision,
+                &mut Trace::off(),
+            )?;
+            Ok(Encoded {
+                aggregated,
+                image_cond,
+                special_tokens: self.dino.config().special_tokens(),
+            })
+        })?)
     }
 
-    fn run_checked(
+    /// The GGC condition of `encoded`, the sampled sparse structure and its occupied voxels.
+    pub fn sample(
         &self,
-        views: &[Tensor],
+        encoded: &Encoded,
         noise: Option<&Tensor>,
         seed: i64,
-        device: Device,
+        on_step: impl FnMut(usize, usize),
+    ) -> Result<Tensor, Stage1Error> {
+        Ok(tch::no_grad(|| self.sample_checked(encoded, noise, seed, on_step))?)
+    }
+
+    fn sample_checked(
+        &self,
+        encoded: &Encoded,
+        noise: Option<&Tensor>,
+        seed: i64,
         on_step: impl FnMut(usize, usize),
     ) -> Result<Tensor, tch::TchError> {
-        let images = Tensor::f_stack(views, 0)?.f_to_kind(Kind::Float)?; // [N, 3, S, S]
-        let tokens = self.dino.forward(&images, Precision::Float32, &mut Trace::off())?.prenorm;
-        let width = tokens.size()[2];
-        let image_cond = tokens
-            .f_layer_norm([width].as_slice(), None::<Tensor>, None::<Tensor>, 1e-5, false)?
-            .f_unsqueeze(0)?;
-        let skip = self.dino.config().special_tokens();
+        let image_cond = &encoded.image_cond;
+        let device = image_cond.device();
+        let skip = encoded.special_tokens;
         let patches = image_cond.f_narrow(2, skip, image_cond.size()[2] - skip)?;
-        let aggregated = self.aggregator.forward(
-            &images.f_unsqueeze(0)?,
-            &VGGT_LAYERS,
-            self.aggregator_precision,
+        let precision = self.trellis_precision;
+        let cond = self.condition.forward(
+            &encoded.aggregated,
+            &patches,
+            skip,
+            precision,
             &mut Trace::off(),
         )?;
-        let precision = self.trellis_precision;
-        let cond =
-            self.condition.forward(&aggregated, &patches, skip, precision, &mut Trace::off())?;
         let neg = cond.f_zeros_like()?;
         let [c, r, ..] = self.latent;
         let noise = match noise {

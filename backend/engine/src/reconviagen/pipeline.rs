@@ -1,0 +1,272 @@
+//! The whole of `TrellisVGGTTo3DPipeline.run` on preprocessed views: DINOv2 and the VGGT
+//! aggregator encode them, stage 1 samples the sparse structure, the stage-2 condition and flow
+//! sample the structured latent on its voxels, the mesh decoder and FlexiCubes give the surface,
+//! and `glb` the textured mesh. [`Models`] holds the modules (built from a
+//! [`PipelineConfig`], filled by checkpoints or by tests); [`Models::run`] reports each step's
+//! progress and stops between steps when cancelled.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tch::nn::VarStore;
+use tch::{Device, Tensor};
+
+use super::aggregator::{Aggregator, AggregatorConfig};
+use super::condition::{ConditionConfig, SparseStructureCondition, VGGT_LAYERS};
+use super::decoder::{DecoderConfig, SparseStructureDecoder};
+use super::dinov2::{Dinov2, Dinov2Config};
+use super::flexicubes;
+use super::flow::{FlowConfig, SparseStructureFlow};
+use super::glb::{GlbError, GlbOptions, textured};
+use super::mesh_decoder::{MeshDecoder, MeshDecoderConfig};
+use super::precision::Precision;
+use super::sampler::SamplerSettings;
+use super::slat_condition::{SlatCondition, SlatConditionConfig};
+use super::slat_flow::{SlatFlow, SlatFlowConfig};
+use super::stage1::{Stage1, Stage1Error};
+use super::stage2::{Stage2, Stage2Error};
+use super::trace::Trace;
+use crate::export::ExportMesh;
+use crate::weights::{WeightsError, load_strict};
+
+/// Sizes of every module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineConfig {
+    /// The image condition encoder.
+    pub dino: Dinov2Config,
+    /// The multi-view aggregator.
+    pub aggregator: AggregatorConfig,
+    /// The aggregator layers both conditions read.
+    pub layers: [usize; 4],
+    /// The stage-1 condition.
+    pub ss_condition: ConditionConfig,
+    /// The stage-1 flow.
+    pub ss_flow: FlowConfig,
+    /// The occupancy decoder.
+    pub ss_decoder: DecoderConfig,
+    /// The stage-2 condition.
+    pub slat_condition: SlatConditionConfig,
+    /// The stage-2 flow.
+    pub slat_flow: SlatFlowConfig,
+    /// The mesh decoder.
+    pub mesh_decoder: MeshDecoderConfig,
+}
+
+impl PipelineConfig {
+    /// The released models.
+    pub fn released() -> Self {
+        Self {
+            dino: Dinov2Config::VITL14_REG,
+            aggregator: AggregatorConfig::VGGT,
+            layers: VGGT_LAYERS,
+            ss_condition: ConditionConfig::RELEASED,
+            ss_flow: FlowConfig::RELEASED,
+            ss_decoder: DecoderConfig::released(),
+            slat_condition: SlatConditionConfig::RELEASED,
+            slat_flow: SlatFlowConfig::released(),
+            mesh_decoder: MeshDecoderConfig::RELEASED,
+        }
+    }
+}
+
+/// The checkpoint file of each module.
+#[derive(Debug, Clone)]
+pub struct WeightFiles<'a> {
+    /// DINOv2 (safetensors, torch.hub keys).
+    pub dino: &'a Path,
+    /// The whole VGGT model; its `aggregator.*` keys are read.
+    pub vggt: &'a Path,
+    /// `ss_vggt_cond`.
+    pub ss_condition: &'a Path,
+    /// `ss_flow_img_dit_L_16l8_fp16`.
+    pub ss_flow: &'a Path,
+    /// `ss_dec_conv3d_16l8_fp16`.
+    pub ss_decoder: &'a Path,
+    /// `slat_vggt_cond`.
+    pub slat_condition: &'a Path,
+    /// `slat_flow_img_dit_L_64l8p2_fp16`.
+    pub slat_flow: &'a Path,
+    /// `slat_dec_mesh_swin8_B_64l8m256c_fp16`.
+    pub mesh_decoder: &'a Path,
+}
+
+/// A step of [`Models::run`], for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// DINOv2 and the aggregator.
+    Encoders,
+    /// Stage-1 sampling.
+    Stage1,
+    /// Stage-2 sampling.
+    Stage2,
+    /// Mesh decoder and FlexiCubes.
+    Decode,
+    /// Simplification, unwrap, texture.
+    Glb,
+}
+
+/// Why a run did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Stage 1 refused the views or failed.
+    #[error(transparent)]
+    Stage1(#[from] Stage1Error),
+    /// Stage 2 failed (no voxels, …).
+    #[error(transparent)]
+    Stage2(#[from] Stage2Error),
+    /// The mesh could not be made into a GLB.
+    #[error(transparent)]
+    Glb(#[from] GlbError),
+    /// A checkpoint did not load.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    /// A tensor operation failed.
+    #[error("the reconstruction failed: {0}")]
+    Torch(#[from] tch::TchError),
+    /// Stopped on request.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// What a run made.
+#[derive(Debug)]
+pub struct Reconstruction {
+    /// The textured mesh.
+    pub glb: ExportMesh,
+    /// Voxels stage 1 found.
+    pub voxels: i64,
+    /// Triangles of the decoded mesh before simplification.
+    pub decoded_triangles: i64,
+}
+
+/// Every module of the pipeline on one device.
+#[derive(Debug)]
+pub struct Models {
+    config: PipelineConfig,
+    device: Device,
+    stores: [VarStore; 8],
+    dino: Dinov2,
+    aggregator: Aggregator,
+    ss_condition: SparseStructureCondition,
+    ss_flow: SparseStructureFlow,
+    ss_decoder: SparseStructureDecoder,
+    slat_condition: SlatCondition,
+    slat_flow: SlatFlow,
+    mesh_decoder: MeshDecoder,
+}
+
+impl Models {
+    /// The modules of `config` on `device`, parameters uninitialized (load checkpoints next).
+    pub fn new(config: PipelineConfig, device: Device) -> Result<Self, tch::TchError> {
+        let stores: [VarStore; 8] = std::array::from_fn(|_| VarStore::new(device));
+        Ok(Self {
+            dino: Dinov2::new(&stores[0].root(), config.dino)?,
+            aggregator: Aggregator::new(&stores[1].root(), config.aggregator)?,
+            ss_condition: SparseStructureCondition::new(&stores[2].root(), config.ss_condition)?,
+            ss_flow: SparseStructureFlow::new(&stores[3].root(), config.ss_flow)?,
+            ss_decoder: SparseStructureDecoder::new(&stores[4].root(), &config.ss_decoder)?,
+            slat_condition: SlatCondition::new(&stores[5].root(), config.slat_condition)?,
+            slat_flow: SlatFlow::new(&stores[6].root(), &config.slat_flow)?,
+            mesh_decoder: MeshDecoder::new(&stores[7].root(), config.mesh_decoder)?,
+            stores,
+            config,
+            device,
+        })
+    }
+
+    /// The released models on `device`, loaded strictly from `files`.
+    pub fn load(files: &WeightFiles<'_>, device: Device) -> Result<Self, PipelineError> {
+        let models = Self::new(PipelineConfig::released(), device)?;
+        let sources = [
+            (files.dino, ""),
+            (files.vggt, "aggregator."),
+            (files.ss_condition, ""),
+            (files.ss_flow, ""),
+            (files.ss_decoder, ""),
+            (files.slat_condition, ""),
+            (files.slat_flow, ""),
+            (files.mesh_decoder, ""),
+        ];
+        for (store, (file, prefix)) in models.stores.iter().zip(sources) {
+            load_strict(store, file, prefix)?;
+        }
+        Ok(models)
+    }
+
+    /// The parameter stores, one per module, in pipeline order (tests fill them).
+    pub fn stores(&self) -> &[VarStore] {
+        &self.stores
+    }
+
+    /// The device the modules are on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Preprocessed `views` (each `[3, S, S]` on the models' device) → the textured mesh, from
+    /// noise seeded with `seed`. `on_progress(step, fraction)` follows the steps; `cancel`
+    /// stops the run between them.
+    pub fn run(
+        &self,
+        views: &[Tensor],
+        seed: i64,
+        glb: GlbOptions,
+        cancel: &AtomicBool,
+        mut on_progress: impl FnMut(Step, f64),
+    ) -> Result<Reconstruction, PipelineError> {
+        let stop = || {
+            if cancel.load(Ordering::Relaxed) { Err(PipelineError::Cancelled) } else { Ok(()) }
+        };
+        let trellis = Precision::trellis_on(self.device);
+        let stage1 = Stage1 {
+            dino: &self.dino,
+            aggregator: &self.aggregator,
+            condition: &self.ss_condition,
+            flow: &self.ss_flow,
+            decoder: &self.ss_decoder,
+            layers: self.config.layers,
+            latent: {
+                let f = &self.config.ss_flow;
+                [f.in_channels, f.resolution, f.resolution, f.resolution]
+            },
+            sampler: SamplerSettings::STAGE1,
+            aggregator_precision: Precision::vggt_on(self.device),
+            trellis_precision: trellis,
+        };
+        on_progress(Step::Encoders, 0.0);
+        let encoded = stage1.encode(views)?;
+        on_progress(Step::Encoders, 1.0);
+        stop()?;
+        let voxels = stage1.sample(&encoded, None, seed, |s, n| {
+            on_progress(Step::Stage1, s as f64 / n as f64);
+        })?;
+        stop()?;
+        let conds = tch::no_grad(|| {
+            self.slat_condition.forward(
+                &encoded.aggregated,
+                &encoded.image_cond,
+                trellis,
+                &mut Trace::off(),
+            )
+        })?;
+        let stage2 =
+            Stage2 { flow: &self.slat_flow, sampler: SamplerSettings::STAGE2, precision: trellis };
+        let latent = stage2.run(&voxels, &conds, None, seed, |s, n| {
+            on_progress(Step::Stage2, s as f64 / n as f64);
+        })?;
+        stop()?;
+        on_progress(Step::Decode, 0.0);
+        let mesh = tch::no_grad(|| -> Result<flexicubes::Mesh, tch::TchError> {
+            let head = self.mesh_decoder.forward(&latent, trellis, &mut Trace::off())?;
+            let res = 4 * self.config.mesh_decoder.resolution;
+            flexicubes::extract(&head, res, &mut Trace::off())
+        })?;
+        on_progress(Step::Decode, 1.0);
+        stop()?;
+        on_progress(Step::Glb, 0.0);
+        let decoded_triangles = mesh.faces.size()[0];
+        let glb = textured(&mesh, glb)?;
+        on_progress(Step::Glb, 1.0);
+        Ok(Reconstruction { glb, voxels: voxels.size()[0], decoded_triangles })
+    }
+}
