@@ -12,12 +12,13 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
 
+#[path = "common/harness.rs"]
+mod harness;
 #[path = "common/memory.rs"]
 mod memory;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use meshcast_engine::reconviagen::decoder::{DecoderConfig, SparseStructureDecoder};
 use meshcast_engine::reconviagen::flow::{FlowConfig, SparseStructureFlow};
@@ -28,55 +29,7 @@ use meshcast_engine::reconviagen::{
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone())
-}
-
-/// Random weights of the right scale: N(0, 1/fan_in) for matrices and filters, 1 for norm
-/// weights, small values for biases, LayerScale and tokens.
-fn randomize(vs: &VarStore) {
-    tch::no_grad(|| {
-        for (name, mut t) in vs.variables() {
-            let size = t.size();
-            if name.ends_with("norm1.weight")
-                || name.ends_with("norm2.weight")
-                || name.ends_with("norm.weight")
-            {
-                let _ = t.fill_(1.0);
-            } else if size.len() >= 2 && !name.contains("token") && !name.contains("pos_embed") {
-                let fan_in: i64 = size[1..].iter().product();
-                let _ = t.normal_(0.0, 1.0 / (fan_in as f64).sqrt());
-            } else {
-                let _ = t.normal_(0.0, 0.02);
-            }
-        }
-    });
-}
-
-fn synchronize(device: Device) {
-    if let Device::Cuda(i) = device {
-        tch::Cuda::synchronize(i as i64);
-    }
-}
-
-/// Median wall seconds of `runs` calls of `f` after two warm-up calls.
-fn time(device: Device, runs: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..2 {
-        f();
-    }
-    synchronize(device);
-    let mut seconds: Vec<f64> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            synchronize(device);
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    seconds.sort_by(f64::total_cmp);
-    seconds[seconds.len() / 2]
-}
+use harness::{arg, randomize, time};
 
 fn main() {
     let device = match arg("--device").as_deref() {

@@ -90,12 +90,15 @@ fn small() -> PipelineConfig {
     }
 }
 
-/// Every parameter drawn from N(0, 1/fan_in) (norm weights 1, vectors small), seeded.
+/// Every parameter drawn from N(0, 1/fan_in) (norm weights 1, vectors small), seeded, in
+/// name order (the stores hand them out in hash order).
 fn randomize(models: &Models) {
     tch::manual_seed(11);
     tch::no_grad(|| {
         for store in models.stores() {
-            for (name, mut t) in store.variables() {
+            let mut variables: Vec<_> = store.variables().into_iter().collect();
+            variables.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, mut t) in variables {
                 let size = t.size();
                 if name.contains("norm") && name.ends_with("weight") && size.len() == 1 {
                     let _ = t.fill_(1.0);

@@ -32,7 +32,10 @@ const VIT: Dinov2Config = Dinov2Config {
 fn randomize(vs: &VarStore) {
     tch::manual_seed(11);
     tch::no_grad(|| {
-        for (name, mut t) in vs.variables() {
+        // In name order: the store hands them out in hash order, which differs per process.
+        let mut variables: Vec<_> = vs.variables().into_iter().collect();
+        variables.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, mut t) in variables {
             let _ = t.normal_(0.0, 0.3);
             if name.ends_with("norm1.weight")
                 || name.ends_with("norm2.weight")

@@ -29,3 +29,16 @@ pub fn sampler(
         peak.load(Ordering::Relaxed)
     })
 }
+
+/// Device-wide GPU memory in use now, in GiB (0 on the CPU): after a step, what libtorch has
+/// reserved so far (its cache keeps freed blocks), so the step where it jumps holds the peak.
+#[allow(dead_code)] // not every benchmark reports it
+pub fn in_use_gib(device: Device) -> f64 {
+    let Device::Cuda(ordinal) = device else { return 0.0 };
+    let Ok(ctx) = meshcast_engine::kernels::cuda_context(ordinal) else { return 0.0 };
+    if ctx.bind_to_thread().is_err() {
+        return 0.0;
+    }
+    cudarc::driver::result::mem_get_info()
+        .map_or(0.0, |(free, total)| (total - free) as f64 / f64::from(1u32 << 30))
+}

@@ -23,7 +23,8 @@ use super::precision::Precision;
 use super::sampler::SamplerSettings;
 use super::slat_condition::{SlatCondition, SlatConditionConfig};
 use super::slat_flow::{SlatFlow, SlatFlowConfig};
-use super::stage1::{Stage1, Stage1Error};
+use super::sparse::SparseTensor;
+use super::stage1::{Encoded, Stage1, Stage1Error};
 use super::stage2::{Stage2, Stage2Error};
 use super::trace::Trace;
 use crate::export::ExportMesh;
@@ -203,6 +204,56 @@ impl Models {
         self.device
     }
 
+    /// Stage 1 as the pipeline runs it: the released precisions on this device.
+    pub fn stage1(&self) -> Stage1<'_> {
+        let f = &self.config.ss_flow;
+        Stage1 {
+            dino: &self.dino,
+            aggregator: &self.aggregator,
+            condition: &self.ss_condition,
+            flow: &self.ss_flow,
+            decoder: &self.ss_decoder,
+            layers: self.config.layers,
+            latent: [f.in_channels, f.resolution, f.resolution, f.resolution],
+            sampler: SamplerSettings::STAGE1,
+            aggregator_precision: Precision::vggt_on(self.device),
+            trellis_precision: Precision::trellis_on(self.device),
+        }
+    }
+
+    /// Stage 2 as the pipeline runs it.
+    pub fn stage2(&self) -> Stage2<'_> {
+        Stage2 {
+            flow: &self.slat_flow,
+            sampler: SamplerSettings::STAGE2,
+            precision: Precision::trellis_on(self.device),
+        }
+    }
+
+    /// The per-view stage-2 conditions of the encoded views.
+    pub fn stage2_conditions(&self, encoded: &Encoded) -> Result<Vec<Tensor>, tch::TchError> {
+        tch::no_grad(|| {
+            self.slat_condition.forward(
+                &encoded.aggregated,
+                &encoded.image_cond,
+                Precision::trellis_on(self.device),
+                &mut Trace::off(),
+            )
+        })
+    }
+
+    /// The mesh decoder's head on `latent` (the SDF and the rest FlexiCubes reads).
+    pub fn decode_head(&self, latent: &SparseTensor) -> Result<SparseTensor, tch::TchError> {
+        tch::no_grad(|| {
+            self.mesh_decoder.forward(latent, Precision::trellis_on(self.device), &mut Trace::off())
+        })
+    }
+
+    /// Side of the grid the mesh is extracted on (4× the latent's).
+    pub fn mesh_resolution(&self) -> i64 {
+        4 * self.config.mesh_decoder.resolution
+    }
+
     /// Preprocessed `views` (each `[3, S, S]` on the models' device) → the textured mesh, from
     /// noise seeded with `seed`. `on_progress(step, fraction)` follows the steps; `cancel`
     /// stops the run between them.
@@ -217,22 +268,7 @@ impl Models {
         let stop = || {
             if cancel.load(Ordering::Relaxed) { Err(PipelineError::Cancelled) } else { Ok(()) }
         };
-        let trellis = Precision::trellis_on(self.device);
-        let stage1 = Stage1 {
-            dino: &self.dino,
-            aggregator: &self.aggregator,
-            condition: &self.ss_condition,
-            flow: &self.ss_flow,
-            decoder: &self.ss_decoder,
-            layers: self.config.layers,
-            latent: {
-                let f = &self.config.ss_flow;
-                [f.in_channels, f.resolution, f.resolution, f.resolution]
-            },
-            sampler: SamplerSettings::STAGE1,
-            aggregator_precision: Precision::vggt_on(self.device),
-            trellis_precision: trellis,
-        };
+        let stage1 = self.stage1();
         on_progress(Step::Encoders, 0.0);
         let encoded = stage1.encode(views)?;
         on_progress(Step::Encoders, 1.0);
@@ -241,26 +277,16 @@ impl Models {
             on_progress(Step::Stage1, s as f64 / n as f64);
         })?;
         stop()?;
-        let conds = tch::no_grad(|| {
-            self.slat_condition.forward(
-                &encoded.aggregated,
-                &encoded.image_cond,
-                trellis,
-                &mut Trace::off(),
-            )
-        })?;
-        let stage2 =
-            Stage2 { flow: &self.slat_flow, sampler: SamplerSettings::STAGE2, precision: trellis };
+        let conds = self.stage2_conditions(&encoded)?;
+        let stage2 = self.stage2();
         let latent = stage2.run(&voxels, &conds, None, seed, |s, n| {
             on_progress(Step::Stage2, s as f64 / n as f64);
         })?;
         stop()?;
         on_progress(Step::Decode, 0.0);
-        let mesh = tch::no_grad(|| -> Result<flexicubes::Mesh, tch::TchError> {
-            let head = self.mesh_decoder.forward(&latent, trellis, &mut Trace::off())?;
-            let res = 4 * self.config.mesh_decoder.resolution;
-            flexicubes::extract(&head, res, &mut Trace::off())
-        })?;
+        let head = self.decode_head(&latent)?;
+        let mesh =
+            tch::no_grad(|| flexicubes::extract(&head, self.mesh_resolution(), &mut Trace::off()))?;
         on_progress(Step::Decode, 1.0);
         stop()?;
         on_progress(Step::Glb, 0.0);

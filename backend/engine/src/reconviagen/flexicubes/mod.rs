@@ -43,29 +43,33 @@ pub fn extract(head: &SparseTensor, res: i64, trace: &mut Trace) -> Result<Mesh,
     let coords = head.layout().coords();
     let n = coords.size()[0];
     let feats = head.feats().f_to_kind(Kind::Float)?;
-    let part = |(start, len): (i64, i64), width: i64| {
-        feats.f_narrow(1, start, len)?.f_reshape([n, -1, width])
-    };
-    let sdf = part(SDF, 1)?.f_add_scalar(-1.0 / res as f64)?;
-    let corner_attrs = Tensor::f_cat(&[sdf, part(DEFORM, 3)?, part(COLOR, 6)?], -1)?;
     let weights = feats.f_narrow(1, WEIGHTS.0, WEIGHTS.1)?;
+    // In a block so that the per-corner copies (gigabytes at 256³) are freed once averaged.
+    let (vertex_ids, v_attrs) = {
+        let part = |(start, len): (i64, i64), width: i64| {
+            feats.f_narrow(1, start, len)?.f_reshape([n, -1, width])
+        };
+        let sdf = part(SDF, 1)?.f_add_scalar(-1.0 / res as f64)?;
+        let corner_attrs = Tensor::f_cat(&[sdf, part(DEFORM, 3)?, part(COLOR, 6)?], -1)?;
+        // Grid vertices of the voxels (`sparse_cube2verts`): unique in (x, y, z) order, each
+        // the mean of the corner values that land on it. Dense ids sort as the points do
+        // row-major, so a 1-D unique (far cheaper than over rows) gives `torch.unique(dim=0)`'s
+        // order.
+        let corners = corner_offsets(device)?;
+        let all = coords.f_unsqueeze(1)?.f_add(&corners.f_unsqueeze(0)?)?.f_reshape([-1, 3])?;
+        let (vertex_ids, inverse, counts) =
+            Tensor::f_internal_unique2(&dense_id(&all, res + 1)?, true, true, true)?;
+        drop(all);
+        let width = corner_attrs.size()[2];
+        let sums = Tensor::f_zeros([vertex_ids.size()[0], width], (Kind::Float, device))?
+            .f_index_add(0, &inverse, &corner_attrs.f_reshape([-1, width])?)?;
+        let v_attrs = sums.f_div(&counts.f_unsqueeze(1)?.f_to_kind(Kind::Float)?)?;
+        trace.record("fc.v_pos", &point_of(&vertex_ids, res + 1)?.f_to_kind(Kind::Int)?);
+        trace.record("fc.v_attrs", &v_attrs);
+        (vertex_ids, v_attrs)
+    };
 
-    // Grid vertices of the voxels (`sparse_cube2verts`): unique in (x, y, z) order, each the
-    // mean of the corner values that land on it.
-    let corners = corner_offsets(device)?;
-    let all = coords.f_unsqueeze(1)?.f_add(&corners.f_unsqueeze(0)?)?.f_reshape([-1, 3])?;
-    let (v_pos, inverse, counts) = all.f_unique_dim(0, true, true, true)?;
-    let width = corner_attrs.size()[2];
-    let sums = Tensor::f_zeros([v_pos.size()[0], width], (Kind::Float, device))?.f_index_add(
-        0,
-        &inverse,
-        &corner_attrs.f_reshape([-1, width])?,
-    )?;
-    let v_attrs = sums.f_div(&counts.f_unsqueeze(1)?.f_to_kind(Kind::Float)?)?;
-    trace.record("fc.v_pos", &v_pos.f_to_kind(Kind::Int)?);
-    trace.record("fc.v_attrs", &v_attrs);
-
-    let grid = Grid { res, vertex_ids: dense_id(&v_pos, res + 1)?, v_attrs };
+    let grid = Grid { res, vertex_ids, v_attrs };
     let cubes = surface_cubes(&grid)?;
     if cubes.ids.size()[0] == 0 {
         return Ok(Mesh {
@@ -177,7 +181,7 @@ fn surface_cubes(grid: &Grid) -> Result<Cubes, tch::TchError> {
     let candidates = points.f_unsqueeze(1)?.f_sub(&offsets.f_unsqueeze(0)?)?.f_reshape([-1, 3])?;
     let valid = candidates.f_ge(0)?.f_logical_and(&candidates.f_lt(res)?)?.f_all_dim(1, false)?;
     let ids = dense_id(&candidates.f_index_select(0, &valid.f_nonzero()?.f_squeeze_dim(1)?)?, res)?;
-    let (ids, _, _) = ids.f_unique_dim(0, true, false, false)?;
+    let (ids, _, _) = Tensor::f_internal_unique2(&ids, true, false, false)?;
     let corner_ids =
         dense_id(&point_of(&ids, res)?.f_unsqueeze(1)?.f_add(&offsets.f_unsqueeze(0)?)?, res + 1)?;
     let (sdf, _, _) = grid.vertices(&corner_ids)?;
@@ -269,7 +273,7 @@ fn surface_edges(grid: &Grid, cubes: &Cubes) -> Result<Edges, tch::TchError> {
         |c: Vec<i64>| cubes.corners.f_index_select(1, &Tensor::from_slice(&c).f_to_device(device)?);
     let side = (grid.res + 1).pow(3);
     let keys = pick(a)?.f_mul_scalar(side)?.f_add(&pick(b)?)?.f_reshape([-1])?;
-    let (unique, inverse, counts) = keys.f_unique_dim(0, true, true, true)?;
+    let (unique, inverse, counts) = Tensor::f_internal_unique2(&keys, true, true, true)?;
     let ends =
         Tensor::f_stack(&[unique.f_div_scalar_mode(side, "floor")?, unique.f_remainder(side)?], 1)?;
     let (sdf, _, _) = grid.vertices(&ends)?;

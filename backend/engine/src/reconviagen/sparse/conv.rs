@@ -13,6 +13,9 @@ use super::SparseTensor;
 use crate::reconviagen::precision::Precision;
 use crate::weights::param;
 
+/// Rows gathered at once per kernel offset.
+pub const CHUNK_ROWS: i64 = 1 << 20;
+
 /// A submanifold convolution with a 3×3×3 or 1×1×1 kernel.
 #[derive(Debug)]
 pub struct SubmanifoldConv {
@@ -41,7 +44,10 @@ impl SubmanifoldConv {
         })
     }
 
-    /// The convolution of `x` in `precision`; float32 features out.
+    /// The convolution of `x` in `precision`; float32 features out. The sum over kernel
+    /// offsets runs in the matrix-product dtype, as spconv's fp16 path adds each offset's
+    /// product into fp16 output, and the gathers go in chunks of [`CHUNK_ROWS`] rows, so that
+    /// the 4M voxels of the mesh decoder's last level need no gigabyte-sized copies.
     pub fn forward(
         &self,
         x: &SparseTensor,
@@ -50,35 +56,45 @@ impl SubmanifoldConv {
         let kind = precision.matmul_kind();
         let (out_ch, in_ch) = (self.weight.size()[0], self.weight.size()[4]);
         let feats = precision.matmul_input(x.feats())?;
-        // [k³, out, in]: one weight slice per kernel offset, in `kernel_offsets` order.
+        let m = x.layout().len();
+        // [k³, in, out]: one weight slice per kernel offset, in `kernel_offsets` order.
         let weights = if self.kernel == 1 {
             // spconv's 1×1×1 path: `features @ weight.view(in, out)`.
-            self.weight.f_reshape([1, in_ch, out_ch])?.f_transpose(1, 2)?.f_to_kind(kind)?
+            self.weight.f_reshape([1, in_ch, out_ch])?.f_to_kind(kind)?
         } else {
-            self.weight.f_reshape([out_ch, -1, in_ch])?.f_transpose(0, 1)?.f_to_kind(kind)?
+            self.weight.f_reshape([out_ch, -1, in_ch])?.f_permute([1, 2, 0])?.f_to_kind(kind)?
         };
-        let product = |rows: &Tensor, k: i64| -> Result<Tensor, tch::TchError> {
-            feats.f_index_select(0, rows)?.f_matmul(&weights.f_get(k)?.f_transpose(0, 1)?)
-        };
-        let all = Tensor::f_arange(x.layout().len(), (Kind::Int64, feats.device()))?;
-        // The centre offset reaches every voxel itself: a plain product starts the sum.
+        let device = feats.device();
+        let mut out = Tensor::f_zeros([m, out_ch], (kind, device))?;
         let centre = weights.size()[0] / 2;
-        let mut out = product(&all, centre)?.f_to_kind(Kind::Float)?;
-        if self.kernel == 3 {
-            let map = x.layout().neighbours()?;
-            for k in (0..27).filter(|&k| k != centre) {
-                let neighbour = map.f_get(k)?;
-                let valid = neighbour.f_ge(0)?;
-                let targets = valid.f_nonzero()?.f_squeeze_dim(1)?;
-                if targets.size()[0] == 0 {
-                    continue;
+        let map = if self.kernel == 3 { Some(x.layout().neighbours()?) } else { None };
+        for k in 0..weights.size()[0] {
+            let weight = weights.f_get(k)?;
+            // (target rows, source rows) of this offset; the centre maps every voxel to itself.
+            let (targets, sources) = match map {
+                Some(map) if k != centre => {
+                    let neighbour = map.f_get(k)?;
+                    let valid = neighbour.f_ge(0)?;
+                    (valid.f_nonzero()?.f_squeeze_dim(1)?, neighbour.f_masked_select(&valid)?)
                 }
-                let sources = neighbour.f_masked_select(&valid)?;
-                let part = product(&sources, k)?.f_to_kind(Kind::Float)?;
-                out = out.f_index_add(0, &targets, &part)?;
+                _ => {
+                    let all = Tensor::f_arange(m, (Kind::Int64, device))?;
+                    (all.shallow_clone(), all)
+                }
+            };
+            let n = targets.size()[0];
+            let mut start = 0;
+            while start < n {
+                let len = CHUNK_ROWS.min(n - start);
+                let part = feats
+                    .f_index_select(0, &sources.f_narrow(0, start, len)?)?
+                    .f_matmul(&weight)?;
+                let _ = out.f_index_add_(0, &targets.f_narrow(0, start, len)?, &part)?;
+                start += len;
             }
         }
-        let out = out.f_add(&self.bias.f_to_kind(Kind::Float)?)?;
+        let mut out = out.f_to_kind(Kind::Float)?;
+        let _ = out.f_add_(&self.bias.f_to_kind(Kind::Float)?)?;
         x.with_feats(out)
     }
 }

@@ -25,16 +25,22 @@ impl SparseGroupNorm {
         })
     }
 
-    /// Normalized `x`, float32.
+    /// Normalized `x`, float32. Statistics per group over all voxels, computed on the `[M, C]`
+    /// layout directly (the `[1, C, M]` transposes of a library group norm would copy the
+    /// features three times).
     pub fn forward(&self, x: &SparseTensor) -> Result<SparseTensor, tch::TchError> {
-        let sequence = x.feats().f_to_kind(Kind::Float)?.f_transpose(0, 1)?.f_unsqueeze(0)?;
-        let normed = sequence.f_group_norm(
-            self.groups,
-            Some(&self.weight.f_to_kind(Kind::Float)?),
-            Some(&self.bias.f_to_kind(Kind::Float)?),
-            1e-5,
-            false,
-        )?;
-        x.with_feats(normed.f_squeeze_dim(0)?.f_transpose(0, 1)?.f_contiguous()?)
+        let (m, c) = (x.feats().size()[0], x.feats().size()[1]);
+        let grouped =
+            x.feats().f_to_kind(Kind::Float)?.f_reshape([m, self.groups, c / self.groups])?;
+        let dims = [0i64, 2];
+        let (var, mean) = grouped.f_var_mean_correction(dims.as_slice(), 0, true)?;
+        let rstd = var.f_add_scalar(1e-5)?.f_rsqrt()?;
+        let mut y = grouped.f_sub(&mean)?;
+        drop(grouped);
+        let _ = y.f_mul_(&rstd)?;
+        let mut y = y.f_reshape([m, c])?;
+        let _ = y.f_mul_(&self.weight.f_to_kind(Kind::Float)?)?;
+        let _ = y.f_add_(&self.bias.f_to_kind(Kind::Float)?)?;
+        x.with_feats(y)
     }
 }
