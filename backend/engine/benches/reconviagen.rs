@@ -12,7 +12,8 @@
 //! rather than noise. Prints median seconds per step, stage 2 + decoders against the issue's
 //! 8 s, the sum against its 20 s, and the peak GPU memory in use (device-wide, so every
 //! module's weights — about 10 GiB in float32 — and libtorch's cache count) while stage 2 and
-//! the decoders run and over the whole job.
+//! the decoders run and over the whole job. As released checkpoints load, TRELLIS's fp16
+//! parameters are kept in fp16 (the goldens' key manifests say which).
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)] // a benchmark binary: panics are reports
 
@@ -31,6 +32,7 @@ use meshcast_engine::reconviagen::glb::{GlbOptions, textured};
 use meshcast_engine::reconviagen::pipeline::{Models, PipelineConfig};
 use meshcast_engine::reconviagen::sparse::SparseTensor;
 use meshcast_engine::reconviagen::{Precision, Trace};
+use meshcast_engine::weights::store_as_half;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -63,6 +65,22 @@ fn with_sphere_sdf(head: &SparseTensor, res: i64, radius: f64) -> SparseTensor {
     head.with_feats(feats).unwrap()
 }
 
+/// The keys the released checkpoint `name` stores as float16, from the goldens' manifests.
+fn released_half_keys(name: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/goldens/reconviagen/manifest")
+        .join(format!("{name}.json"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("manifest")).expect("JSON");
+    json["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|k| k.get("dtype_if_use_fp16").unwrap_or(&k["dtype"]) == "float16")
+        .filter_map(|k| k["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 fn main() {
     let device = match arg("--device").as_deref() {
         Some("cpu") => Device::Cpu,
@@ -83,6 +101,21 @@ fn main() {
     let gs_vs = VarStore::new(device);
     let gaussians = GaussianDecoder::new(&gs_vs.root(), GaussianDecoderConfig::RELEASED).unwrap();
     randomize(&gs_vs);
+    // As `Models::load` keeps released checkpoints: TRELLIS's fp16 parameters in fp16 on a GPU.
+    if Precision::trellis_on(device) == Precision::Float16Blocks {
+        let manifests = [
+            "ss_vggt_cond",
+            "ss_flow",
+            "ss_decoder",
+            "slat_vggt_cond",
+            "slat_flow",
+            "slat_decoder_mesh",
+        ];
+        for (store, name) in models.stores()[2..].iter().zip(manifests) {
+            store_as_half(store, &released_half_keys(name)).unwrap();
+        }
+        store_as_half(&gs_vs, &released_half_keys("slat_decoder_gs")).unwrap();
+    }
     let trellis = Precision::trellis_on(device);
 
     let mut in_use = vec![("weights", memory::in_use_gib(device))];

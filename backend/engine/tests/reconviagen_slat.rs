@@ -15,7 +15,7 @@ use meshcast_engine::reconviagen::slat_flow::{SlatFlow, SlatFlowConfig};
 use meshcast_engine::reconviagen::sparse::SparseTensor;
 use meshcast_engine::reconviagen::stage2::{LATENT_MEAN, LATENT_STD, Stage2, Stage2Error};
 use meshcast_engine::reconviagen::{Precision, Trace};
-use meshcast_engine::weights::{declared_shapes, load_strict};
+use meshcast_engine::weights::{declared_shapes, load_strict, store_as_half};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -203,5 +203,48 @@ fn stage2_sampling_replays_the_reference_run() {
             stage2.run(&inputs["slat_coords"], &[], None, 0, |_, _| {}),
             Err(Stage2Error::NoViews)
         ));
+    }
+}
+
+/// Kept as released (fp16 where the checkpoint has fp16, everything else float32), the flow's
+/// fp16 blocks give the float32 velocities within the README's rel-L2 1e-2.
+#[test]
+fn stage2_flow_keeps_released_fp16_parameters() {
+    let dir = goldens::dir().join("slat_flow");
+    let inputs = goldens::read(&dir.join("inputs.safetensors"));
+    let outputs = goldens::read(&dir.join("outputs.safetensors"));
+    let config = SlatFlowConfig {
+        latent_channels: 8,
+        model_channels: 32,
+        cond_channels: 1024,
+        blocks: 2,
+        heads: 2,
+        io_res_blocks: 2,
+        io_channels: vec![16],
+    };
+    for device in common::test_devices() {
+        let vs = VarStore::new(device);
+        let model = SlatFlow::new(&vs.root(), &config).unwrap();
+        let report = load_strict(&vs, &dir.join("weights.safetensors"), "").unwrap();
+        assert!(report.half.iter().any(|k| k.ends_with("conv1.conv.weight")), "{:?}", report.half);
+        store_as_half(&vs, &report.half).unwrap();
+        for (name, variable) in vs.variables() {
+            let want = if report.half.contains(&name) { Kind::Half } else { Kind::Float };
+            assert_eq!(variable.kind(), want, "{name}");
+        }
+        let x = SparseTensor::from_batched(
+            &inputs["coords"].to_device(device),
+            inputs["feats"].to_device(device),
+        )
+        .unwrap();
+        let conds = [inputs["cond.0"].to_device(device), inputs["cond.1"].to_device(device)];
+        let t = Tensor::from_slice(&[800.0f32]).to_device(device);
+        let v = tch::no_grad(|| {
+            model.forward(&x, &t, &conds, Precision::Float16Blocks, &mut Trace::off())
+        })
+        .unwrap();
+        let rel = goldens::rel_l2(v.feats(), &outputs["v_cond.t0.8"]);
+        println!("{device:?} fp16 parameters and blocks: rel-L2 {rel:.2e} to float32");
+        assert!(rel <= 1e-2, "{device:?}: rel-L2 {rel}");
     }
 }

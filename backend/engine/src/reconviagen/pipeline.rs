@@ -28,7 +28,7 @@ use super::stage1::{Encoded, Stage1, Stage1Error};
 use super::stage2::{Stage2, Stage2Error};
 use super::trace::Trace;
 use crate::export::ExportMesh;
-use crate::weights::{WeightsError, load_strict};
+use crate::weights::{WeightsError, load_strict, store_as_half};
 
 /// Sizes of every module.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,8 +188,14 @@ impl Models {
             (files.slat_flow, ""),
             (files.mesh_decoder, ""),
         ];
-        for (store, (file, prefix)) in models.stores.iter().zip(sources) {
-            load_strict(store, file, prefix)?;
+        // TRELLIS's modules keep their fp16 parameters in fp16 where they compute in it (the
+        // encoders' checkpoints are float32).
+        let half = Precision::trellis_on(device) == Precision::Float16Blocks;
+        for (i, (store, (file, prefix))) in models.stores.iter().zip(sources).enumerate() {
+            let report = load_strict(store, file, prefix)?;
+            if half && i >= 2 {
+                store_as_half(store, &report.half)?;
+            }
         }
         Ok(models)
     }

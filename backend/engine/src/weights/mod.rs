@@ -7,4 +7,4 @@ mod strict;
 
 pub use convert::pickle_to_safetensors;
 pub use error::WeightsError;
-pub use strict::{LoadReport, declared_shapes, load_strict, param};
+pub use strict::{LoadReport, declared_shapes, load_strict, param, store_as_half};
