@@ -1,7 +1,5 @@
 //! What `GET /api/health` reports: devices (probed once, in the background) and models.
 
-use std::path::PathBuf;
-
 use meshcast_engine::dataset::colmap::solve::Colmap;
 use meshcast_engine::{DeviceReport, probe_devices, tch};
 use meshcast_shared::{DeviceInfo, DeviceKind, Health, ModelName, ModelStatus, ToolStatus};
@@ -14,14 +12,13 @@ use crate::jobs::Jobs;
 pub struct HealthService {
     devices: OnceCell<Vec<DeviceInfo>>,
     colmap: OnceCell<ToolStatus>,
-    weights_dir: PathBuf,
     jobs: Jobs,
 }
 
 impl HealthService {
     /// A service that has not probed yet.
-    pub fn new(weights_dir: PathBuf, jobs: Jobs) -> Self {
-        Self { devices: OnceCell::new(), colmap: OnceCell::new(), weights_dir, jobs }
+    pub fn new(jobs: Jobs) -> Self {
+        Self { devices: OnceCell::new(), colmap: OnceCell::new(), jobs }
     }
 
     /// The devices; the first caller runs the probe (CUDA init and kernel compilation) on the
@@ -68,41 +65,8 @@ impl HealthService {
     }
 
     fn model_status(&self, model: ModelName) -> ModelStatus {
-        let reason = match (model, self.jobs.availability(model)) {
-            (_, Ok(())) => None,
-            (ModelName::Reconviagen, Err(reason)) => {
-                Some(format!("{reason}; {}", self.reconviagen_weights()))
-            }
-            (_, Err(reason)) => Some(reason),
-        };
+        let reason = self.jobs.availability(model).err();
         ModelStatus { name: model, available: reason.is_none(), reason }
-    }
-}
-
-impl HealthService {
-    /// Whether ReconViaGen's weights are in the weights folder, naming what is missing.
-    fn reconviagen_weights(&self) -> String {
-        let manifest = match crate::weights::Manifest::bundled() {
-            Ok(m) => m,
-            Err(e) => return e.to_string(),
-        };
-        let dir = &self.weights_dir;
-        let missing: Vec<String> = manifest
-            .models()
-            .iter()
-            .flat_map(|m| manifest.missing(dir, m))
-            .map(|p| p.display().to_string())
-            .collect();
-        match missing.as_slice() {
-            [] => format!("its weights are in {}", dir.display()),
-            [first, rest @ ..] => format!(
-                "{} of its {} weight files are missing from {} (first: {first}{}); run `meshcast weights fetch`",
-                missing.len(),
-                manifest.file.len(),
-                dir.display(),
-                if rest.is_empty() { String::new() } else { ", …".to_owned() },
-            ),
-        }
     }
 }
 

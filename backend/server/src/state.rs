@@ -11,6 +11,7 @@ use crate::health::HealthService;
 use crate::jobs::Jobs;
 use crate::jobs::nvdiffrec::NvdiffrecJob;
 use crate::jobs::reconstructor::Reconstructor;
+use crate::jobs::reconviagen::ReconviagenJob;
 
 /// Cloned into each handler; everything inside is behind `Arc`.
 #[derive(Clone, Debug)]
@@ -29,10 +30,11 @@ impl AppState {
     /// Builds the state from a configuration and an open database; the worker starts with
     /// [`Jobs::start`].
     pub fn new(config: Config, db: Db) -> Self {
-        let models: HashMap<ModelName, Arc<dyn Reconstructor>> = HashMap::from([(
-            ModelName::Nvdiffrec,
-            Arc::new(NvdiffrecJob) as Arc<dyn Reconstructor>,
-        )]);
+        let reconviagen = ReconviagenJob::new(config.weights_dir.clone());
+        let models: HashMap<ModelName, Arc<dyn Reconstructor>> = HashMap::from([
+            (ModelName::Nvdiffrec, Arc::new(NvdiffrecJob) as Arc<dyn Reconstructor>),
+            (ModelName::Reconviagen, Arc::new(reconviagen) as Arc<dyn Reconstructor>),
+        ]);
         Self::with_models(config, db, models)
     }
 
@@ -46,7 +48,7 @@ impl AppState {
         let device = config.device.resolve().unwrap_or(meshcast_engine::tch::Device::Cpu);
         let jobs =
             Jobs::new(db.clone(), config.data_dir.clone(), device, config.queue_capacity, models);
-        let health = Arc::new(HealthService::new(config.weights_dir.clone(), jobs.clone()));
+        let health = Arc::new(HealthService::new(jobs.clone()));
         Self { config: Arc::new(config), db, health, jobs }
     }
 }

@@ -70,7 +70,7 @@ async fn health_lists_cpu_both_models_with_reasons_and_colmap() {
     let reason = reconviagen.reason.as_deref().unwrap_or_default();
     assert!(
         !reconviagen.available
-            && reason.contains("19 of its 19 weight files are missing")
+            && reason.contains("8 of its 8 weight files are missing")
             && reason.contains("meshcast weights fetch"),
         "{reason}"
     );

@@ -520,3 +520,91 @@ fn share_on(mask: &image::GrayImage) -> f64 {
     let on = mask.pixels().filter(|p| p.0[0] >= 128).count();
     on as f64 / f64::from(mask.width() * mask.height())
 }
+
+/// A ReconViaGen job from upload to GLB, with the real pipeline on miniature modules with
+/// random weights (the released checkpoints are gigabytes): the views are cropped from their
+/// alpha, every step shows on the job's status in order, and the result is a GLB and an OBJ
+/// zip. A config key the model does not know is refused at upload.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reconviagen_job_runs_views_to_a_glb() {
+    use meshcast_engine::reconviagen::pipeline::{Models, PipelineConfig};
+    use meshcast_server::jobs::nvdiffrec::NvdiffrecJob;
+    use meshcast_server::jobs::reconstructor::Reconstructor;
+    use meshcast_server::jobs::reconviagen::ReconviagenJob;
+    use meshcast_shared::ModelName;
+
+    let device = meshcast_engine::tch::Device::Cpu;
+    let models = Models::new(PipelineConfig::miniature(), device).unwrap();
+    models.randomize(11);
+    let set: std::collections::HashMap<ModelName, std::sync::Arc<dyn Reconstructor>> = [
+        (
+            ModelName::Nvdiffrec,
+            std::sync::Arc::new(NvdiffrecJob) as std::sync::Arc<dyn Reconstructor>,
+        ),
+        (
+            ModelName::Reconviagen,
+            std::sync::Arc::new(ReconviagenJob::with_models(device, models)) as _,
+        ),
+    ]
+    .into();
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), 4, Some(set)).await;
+    // Three RGBA training views of Suzanne.
+    let views = tempfile::tempdir().unwrap();
+    let train = suzanne_dir().join("train");
+    let mut names: Vec<_> = std::fs::read_dir(&train).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    for path in names.iter().take(3) {
+        std::fs::copy(path, views.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let zip = zip_dir(views.path(), Some("views"), &[]);
+
+    let (status, body) = server
+        .upload(&[
+            Part("model", None, b"reconviagen"),
+            Part("config", None, br#"{"steps": 3}"#),
+            Part("dataset", Some("views.zip"), &zip),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("unknown key `steps`"), "{body}");
+
+    let (status, body) = server
+        .upload(&[
+            Part("model", None, b"reconviagen"),
+            Part("config", None, br#"{"seed": 3, "simplify": 0.8, "texture_size": 256}"#),
+            Part("dataset", Some("views.zip"), &zip),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let mut stages: Vec<String> = Vec::new();
+    let started = std::time::Instant::now();
+    let done = loop {
+        let status = server.status(&id).await;
+        if let Some(stage) = status.stage.clone()
+            && stages.last() != Some(&stage)
+        {
+            stages.push(stage);
+        }
+        if status.state.is_finished() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(300), "still {:?}", status.stage);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(done.state, JobState::Done, "{:?}", done.error);
+    // Polling may miss a short step; those seen come in pipeline order, ending with export.
+    let order =
+        ["weights", "preprocess", "encoders", "stage1", "stage2", "decode", "glb", "export"];
+    let positions: Vec<usize> =
+        stages.iter().map(|s| order.iter().position(|o| o == s).expect("known stage")).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{stages:?}");
+    assert_eq!(stages.last().map(String::as_str), Some("export"), "{stages:?}");
+    let result = done.result.unwrap();
+    assert!(result.triangles > 0 && result.glb_bytes > 1000, "{result:?}");
+    let (status, glb) = server.get(&format!("/api/jobs/{id}/result.glb")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&glb[..4], b"glTF");
+    let (status, _) = server.get(&format!("/api/jobs/{id}/result.obj.zip")).await;
+    assert_eq!(status, StatusCode::OK);
+}

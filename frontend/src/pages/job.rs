@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use meshcast_shared::{JobState, JobStatus, LiveMessage, ProgressPoint};
+use meshcast_shared::{JobState, JobStatus, LiveMessage, ModelName, ProgressPoint};
 
 use crate::api::{self, LiveEvent, LiveSocket};
 use crate::components::{LossChart, ViewerCanvas, ViewerHandle};
@@ -22,7 +22,7 @@ pub fn duration(seconds: f64) -> String {
 
 /// The stages of an nvdiffrec job, as the server names them, with their labels (the first two
 /// run for photos without poses).
-const STAGES: [(&str, &str); 6] = [
+const NVDIFFREC_STAGES: [(&str, &str); 6] = [
     ("poses", "Camera poses (given, or COLMAP)"),
     ("masks", "Object masks (alpha, or estimated)"),
     ("pass1", "Pass 1: surface, materials, light"),
@@ -30,6 +30,26 @@ const STAGES: [(&str, &str); 6] = [
     ("pass2", "Pass 2: refinement"),
     ("export", "Export GLB / OBJ"),
 ];
+
+/// The stages of a ReconViaGen job.
+const RECONVIAGEN_STAGES: [(&str, &str); 8] = [
+    ("weights", "Loading the models"),
+    ("preprocess", "Views: crop to the object"),
+    ("encoders", "Encoders: DINOv2 + VGGT"),
+    ("stage1", "Stage 1: sparse structure"),
+    ("stage2", "Stage 2: structured latent"),
+    ("decode", "Mesh decoder + FlexiCubes"),
+    ("glb", "Simplify, unwrap, texture"),
+    ("export", "Export GLB / OBJ"),
+];
+
+/// The stages a job of `model` goes through.
+fn stages_of(model: ModelName) -> &'static [(&'static str, &'static str)] {
+    match model {
+        ModelName::Nvdiffrec => &NVDIFFREC_STAGES,
+        ModelName::Reconviagen => &RECONVIAGEN_STAGES,
+    }
+}
 
 /// Loads the finished job's GLB into the viewer.
 fn load_result(handle: ViewerHandle, url: String, error: RwSignal<Option<String>>) {
@@ -224,11 +244,13 @@ pub fn Job() -> impl IntoView {
             <aside class="panel">
                 <h2>"Progress"</h2>
                 <ol class="stages">
-                    {STAGES.iter().map(|&(key, label)| {
+                    {move || {
+                    let stages = stages_of(status.with(|s| s.as_ref().map_or(ModelName::Nvdiffrec, |s| s.model)));
+                    stages.iter().map(|&(key, label)| {
                         let class = move || {
                             let Some(s) = status.get() else { return "" };
-                            let current = s.stage.as_deref().and_then(|st| STAGES.iter().position(|(k, _)| *k == st));
-                            let me = STAGES.iter().position(|(k, _)| *k == key);
+                            let current = s.stage.as_deref().and_then(|st| stages.iter().position(|(k, _)| *k == st));
+                            let me = stages.iter().position(|(k, _)| *k == key);
                             match (s.state, current, me) {
                                 (JobState::Done, _, _) => "done",
                                 (_, Some(c), Some(m)) if m < c => "done",
@@ -250,7 +272,8 @@ pub fn Job() -> impl IntoView {
                             })
                         };
                         view! { <li class=class>{label}{detail}</li> }
-                    }).collect_view()}
+                    }).collect_view()
+                    }}
                 </ol>
                 {move || latest().map(|p| {
                     let fraction = f64::from(p.iteration) / f64::from(p.iterations.max(1));

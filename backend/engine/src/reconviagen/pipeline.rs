@@ -70,6 +70,80 @@ impl PipelineConfig {
     }
 }
 
+impl PipelineConfig {
+    /// The smallest widths that fit together (28² views, 16³ structure, a 64³ mesh grid): the
+    /// same code paths as the released models at a size that runs in seconds on a CPU, for
+    /// tests and demonstrations with random weights.
+    pub fn miniature() -> Self {
+        let vit = Dinov2Config {
+            img_size: 28,
+            patch_size: 14,
+            embed_dim: 8,
+            depth: 1,
+            heads: 2,
+            mlp_ratio: 4,
+            registers: 4,
+        };
+        Self {
+            dino: vit,
+            aggregator: AggregatorConfig {
+                patch_embed: vit,
+                embed_dim: 8,
+                depth: 2,
+                heads: 2,
+                mlp_ratio: 4,
+                registers: 4,
+                rope_base: 100.0,
+            },
+            layers: [0, 1, 1, 1],
+            ss_condition: ConditionConfig {
+                channels: 8,
+                context_channels: 24,
+                heads: 2,
+                tokens: 4,
+            },
+            ss_flow: FlowConfig {
+                resolution: 4,
+                in_channels: 2,
+                out_channels: 2,
+                model_channels: 8,
+                cond_channels: 8,
+                blocks: 1,
+                heads: 2,
+                patch_size: 1,
+            },
+            ss_decoder: DecoderConfig {
+                latent_channels: 2,
+                out_channels: 1,
+                channels: vec![4, 4, 4],
+                res_blocks: 1,
+                middle_blocks: 1,
+            },
+            slat_condition: SlatConditionConfig { vggt: 16, dino: 8 },
+            slat_flow: SlatFlowConfig {
+                latent_channels: 8,
+                model_channels: 16,
+                cond_channels: 8,
+                blocks: 1,
+                heads: 2,
+                io_res_blocks: 1,
+                io_channels: vec![8],
+            },
+            mesh_decoder: MeshDecoderConfig {
+                trunk: super::swin_transformer::SwinConfig {
+                    latent_channels: 8,
+                    model_channels: 256,
+                    blocks: 1,
+                    heads: 4,
+                    mlp_ratio: 1,
+                    window: 8,
+                },
+                resolution: 16,
+            },
+        }
+    }
+}
+
 /// The checkpoint file of each module.
 #[derive(Debug, Clone)]
 pub struct WeightFiles<'a> {
@@ -208,6 +282,35 @@ impl Models {
     /// The device the modules are on.
     pub fn device(&self) -> Device {
         self.device
+    }
+
+    /// Side of the square views the encoders take (518 for the released models).
+    pub fn input_size(&self) -> i64 {
+        self.config.dino.img_size
+    }
+
+    /// Fills every parameter with seeded random values of the right scale — N(0, 1/fan_in)
+    /// for matrices and filters, 1 for norm weights, N(0, 0.05²) for the rest — in name order,
+    /// for tests and benchmarks without checkpoints.
+    pub fn randomize(&self, seed: i64) {
+        tch::manual_seed(seed);
+        tch::no_grad(|| {
+            for store in &self.stores {
+                let mut variables: Vec<_> = store.variables().into_iter().collect();
+                variables.sort_by(|a, b| a.0.cmp(&b.0));
+                for (name, mut t) in variables {
+                    let size = t.size();
+                    if name.contains("norm") && name.ends_with("weight") && size.len() == 1 {
+                        let _ = t.fill_(1.0);
+                    } else if size.len() >= 2 {
+                        let fan_in: i64 = size[1..].iter().product();
+                        let _ = t.normal_(0.0, 1.0 / (fan_in as f64).sqrt());
+                    } else {
+                        let _ = t.normal_(0.0, 0.05);
+                    }
+                }
+            }
+        });
     }
 
     /// Stage 1 as the pipeline runs it: the released precisions on this device.

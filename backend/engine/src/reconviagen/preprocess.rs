@@ -56,6 +56,16 @@ pub fn preprocess(
     view: usize,
     device: Device,
 ) -> Result<Tensor, PreprocessError> {
+    preprocess_to(image, view, INPUT_SIZE, device)
+}
+
+/// [`preprocess`] to a `side`² input (the encoders' image size).
+pub fn preprocess_to(
+    image: &RgbaImage,
+    view: usize,
+    side_px: i64,
+    device: Device,
+) -> Result<Tensor, PreprocessError> {
     if image.pixels().all(|p| p[3] == 255) {
         return Err(PreprocessError::NoMask { view });
     }
@@ -79,9 +89,8 @@ pub fn preprocess(
         .f_unsqueeze(0)?
         .f_to_kind(Kind::Float)?
         .f_div_scalar(255.0)?;
-    let resized = pixels
-        .f_upsample_bilinear2d([INPUT_SIZE, INPUT_SIZE], false, None, None)?
-        .f_squeeze_dim(0)?;
+    let resized =
+        pixels.f_upsample_bilinear2d([side_px, side_px], false, None, None)?.f_squeeze_dim(0)?;
     let alpha = resized.f_narrow(0, 3, 1)?;
     let rgb = resized.f_narrow(0, 0, 3)?.f_mul(&alpha.f_gt(0.8)?.f_to_kind(Kind::Float)?)?;
     // The reference stores the result as 8-bit (truncating) before its model reads it back.

@@ -7,6 +7,7 @@ pub mod nvdiffrec;
 mod obj_zip;
 pub mod queue;
 pub mod reconstructor;
+pub mod reconviagen;
 pub mod token;
 pub mod unzip;
 pub mod upload;

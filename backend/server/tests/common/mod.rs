@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used, dead_code)] // test helpers: a panic is the failure report
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -13,8 +15,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use meshcast_server::db::Db;
+use meshcast_server::jobs::reconstructor::Reconstructor;
 use meshcast_server::{AppState, Config, app};
-use meshcast_shared::{JobState, JobStatus};
+use meshcast_shared::{JobState, JobStatus, ModelName};
 use tower::ServiceExt;
 
 /// The 96-px Suzanne (50 + 10 views).
@@ -65,11 +68,23 @@ impl TestServer {
 
     /// A server over `dir` (reused by restart tests).
     pub async fn start_in(dir: tempfile::TempDir, queue_capacity: usize) -> Self {
+        Self::start_with(dir, queue_capacity, None).await
+    }
+
+    /// A server over `dir` running `models` instead of the built-in set when given.
+    pub async fn start_with(
+        dir: tempfile::TempDir,
+        queue_capacity: usize,
+        models: Option<HashMap<ModelName, Arc<dyn Reconstructor>>>,
+    ) -> Self {
         let mut config = Config::in_dir(dir.path());
         config.queue_capacity = queue_capacity;
         std::fs::create_dir_all(&config.data_dir).unwrap();
         let db = Db::open(&config.db_path).unwrap();
-        let state = AppState::new(config, db);
+        let state = match models {
+            Some(models) => AppState::with_models(config, db, models),
+            None => AppState::new(config, db),
+        };
         state.jobs.start().await.unwrap();
         let router = app(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
