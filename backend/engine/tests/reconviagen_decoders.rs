@@ -20,19 +20,7 @@ use meshcast_engine::reconviagen::swin_transformer::SwinConfig;
 use meshcast_engine::reconviagen::{Precision, Trace};
 use meshcast_engine::weights::{declared_shapes, load_strict};
 use tch::nn::VarStore;
-use tch::{Device, Kind, Tensor};
-
-/// Max |ours − reference| within 1e-4 of the reference's scale (README's threshold).
-fn assert_close(what: &str, ours: &Tensor, reference: &Tensor) {
-    assert_eq!(ours.size(), reference.size(), "{what}: shape");
-    let scale = reference.abs().max().double_value(&[]).max(1.0);
-    let err = (ours.to_device(Device::Cpu).to_kind(Kind::Float) - reference)
-        .abs()
-        .max()
-        .double_value(&[]);
-    println!("{what}: max abs error {err:.2e} (scale {scale:.2})");
-    assert!(err <= 1e-4 * scale, "{what}: {err}");
-}
+use tch::{Device, Tensor};
 
 #[test]
 fn gaussian_decoder_matches_the_reference() {
@@ -64,7 +52,11 @@ fn gaussian_decoder_matches_the_reference() {
         let g = tch::no_grad(|| decoder.forward(&x, Precision::Float32, &mut trace)).unwrap();
         for name in ["input_layer", "blocks.0", "blocks.1", "out_layer"] {
             let reference = &outputs[&format!("{name}.feats")];
-            assert_close(&format!("{device:?} {name}"), trace.get(name).unwrap(), reference);
+            goldens::assert_close(
+                &format!("{device:?} {name}"),
+                trace.get(name).unwrap(),
+                reference,
+            );
         }
         let activated = tch::no_grad(|| {
             [g.positions(), g.scales(), g.rotations(), g.opacities()].map(Result::unwrap)
@@ -81,7 +73,7 @@ fn gaussian_decoder_matches_the_reference() {
             ("get_opacity", &activated[3]),
             ("get_features", &g.features_dc),
         ] {
-            assert_close(
+            goldens::assert_close(
                 &format!("{device:?} {name}"),
                 ours,
                 &outputs[&format!("gaussian.{name}")],
@@ -129,7 +121,11 @@ fn mesh_decoder_head_matches_the_reference() {
         let head = tch::no_grad(|| decoder.forward(&x, Precision::Float32, &mut trace)).unwrap();
         for name in ["input_layer", "blocks.0", "upsample.0", "upsample.1", "out_layer"] {
             let reference = &outputs[&format!("{name}.feats")];
-            assert_close(&format!("{device:?} {name}"), trace.get(name).unwrap(), reference);
+            goldens::assert_close(
+                &format!("{device:?} {name}"),
+                trace.get(name).unwrap(),
+                reference,
+            );
         }
         let coords = head.batched_coords().unwrap().to_device(Device::Cpu);
         assert!(coords.equal(&outputs["out_layer.coords"]), "{device:?}: fine voxels differ");
@@ -153,7 +149,7 @@ fn flexicubes_extracts_the_reference_mesh() {
         let mesh = tch::no_grad(|| flexicubes::extract(&head, 64, &mut trace)).unwrap();
         let v_pos = trace.get("fc.v_pos").unwrap().to_device(Device::Cpu);
         assert!(v_pos.equal(&outputs["fc.v_pos"]), "{device:?}: grid vertices differ");
-        assert_close(
+        goldens::assert_close(
             &format!("{device:?} fc.v_attrs"),
             trace.get("fc.v_attrs").unwrap(),
             &outputs["fc.v_attrs"],

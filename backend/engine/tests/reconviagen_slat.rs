@@ -19,16 +19,17 @@ use meshcast_engine::weights::{declared_shapes, load_strict, store_as_half};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-/// Max |ours − reference| within 1e-4 of the reference's scale (README's threshold).
-fn assert_close(what: &str, ours: &Tensor, reference: &Tensor) {
-    assert_eq!(ours.size(), reference.size(), "{what}: shape");
-    let scale = reference.abs().max().double_value(&[]).max(1.0);
-    let err = (ours.to_device(Device::Cpu).to_kind(Kind::Float) - reference)
-        .abs()
-        .max()
-        .double_value(&[]);
-    println!("{what}: max abs error {err:.2e} (scale {scale:.2})");
-    assert!(err <= 1e-4 * scale, "{what}: {err}");
+/// The configuration of the `slat_flow` golden.
+fn golden_flow() -> SlatFlowConfig {
+    SlatFlowConfig {
+        latent_channels: 8,
+        model_channels: 32,
+        cond_channels: 1024,
+        blocks: 2,
+        heads: 2,
+        io_res_blocks: 2,
+        io_channels: vec![16],
+    }
 }
 
 #[test]
@@ -51,13 +52,21 @@ fn stage2_condition_matches_the_reference() {
         .unwrap();
         for i in 0..4 {
             let name = format!("linear_blocks.{i}");
-            assert_close(&format!("{device:?} {name}"), trace.get(&name).unwrap(), &outputs[&name]);
+            goldens::assert_close(
+                &format!("{device:?} {name}"),
+                trace.get(&name).unwrap(),
+                &outputs[&name],
+            );
         }
-        assert_close(&format!("{device:?} cond"), trace.get("cond").unwrap(), &outputs["cond"]);
+        goldens::assert_close(
+            &format!("{device:?} cond"),
+            trace.get("cond").unwrap(),
+            &outputs["cond"],
+        );
         assert_eq!(views.len(), 2);
         for (i, view) in views.iter().enumerate() {
             let name = format!("cond_view.{i}");
-            assert_close(&format!("{device:?} {name}"), view, &outputs[&name]);
+            goldens::assert_close(&format!("{device:?} {name}"), view, &outputs[&name]);
         }
         let fp16 = tch::no_grad(|| {
             model.forward(&aggregated, &image_cond, Precision::Float16Blocks, &mut Trace::off())
@@ -74,15 +83,7 @@ fn stage2_flow_matches_the_reference() {
     let dir = goldens::dir().join("slat_flow");
     let inputs = goldens::read(&dir.join("inputs.safetensors"));
     let outputs = goldens::read(&dir.join("outputs.safetensors"));
-    let config = SlatFlowConfig {
-        latent_channels: 8,
-        model_channels: 32,
-        cond_channels: 1024,
-        blocks: 2,
-        heads: 2,
-        io_res_blocks: 2,
-        io_channels: vec![16],
-    };
+    let config = golden_flow();
     let times = Vec::<f64>::try_from(&inputs["t"]).unwrap();
     for device in common::test_devices() {
         let vs = VarStore::new(device);
@@ -107,7 +108,7 @@ fn stage2_flow_matches_the_reference() {
                 assert!(
                     v.batched_coords().unwrap().to_device(Device::Cpu).equal(&inputs["coords"])
                 );
-                assert_close(
+                goldens::assert_close(
                     &format!("{device:?} v_{which}.t{t:?}"),
                     v.feats(),
                     &outputs[&format!("v_{which}.t{t:?}")],
@@ -129,7 +130,7 @@ fn stage2_flow_matches_the_reference() {
                         } else {
                             format!("t0.8_cond.{name}.feats")
                         };
-                        assert_close(
+                        goldens::assert_close(
                             &format!("{device:?} {name}"),
                             trace.get(name).unwrap(),
                             &outputs[&key],
@@ -160,15 +161,7 @@ fn stage2_sampling_replays_the_reference_run() {
     let inputs = goldens::read(&goldens::dir().join("sampler").join("inputs.safetensors"));
     let run =
         goldens::read(&goldens::dir().join("sampler").join("slat_settings_sparse.safetensors"));
-    let config = SlatFlowConfig {
-        latent_channels: 8,
-        model_channels: 32,
-        cond_channels: 1024,
-        blocks: 2,
-        heads: 2,
-        io_res_blocks: 2,
-        io_channels: vec![16],
-    };
+    let config = golden_flow();
     // The released statistics are what the golden de-normalizes with.
     let mean = Vec::<f32>::try_from(&inputs["slat_mean"]).unwrap();
     let std = Vec::<f32>::try_from(&inputs["slat_std"]).unwrap();
@@ -190,7 +183,7 @@ fn stage2_sampling_replays_the_reference_run() {
         .unwrap();
         assert_eq!(steps, 12);
         assert!(latent.batched_coords().unwrap().to_device(Device::Cpu).equal(&run["coords"]));
-        assert_close(
+        goldens::assert_close(
             &format!("{device:?} final_denormalized"),
             latent.feats(),
             &run["final_denormalized"],
@@ -213,15 +206,7 @@ fn stage2_flow_keeps_released_fp16_parameters() {
     let dir = goldens::dir().join("slat_flow");
     let inputs = goldens::read(&dir.join("inputs.safetensors"));
     let outputs = goldens::read(&dir.join("outputs.safetensors"));
-    let config = SlatFlowConfig {
-        latent_channels: 8,
-        model_channels: 32,
-        cond_channels: 1024,
-        blocks: 2,
-        heads: 2,
-        io_res_blocks: 2,
-        io_channels: vec![16],
-    };
+    let config = golden_flow();
     for device in common::test_devices() {
         let vs = VarStore::new(device);
         let model = SlatFlow::new(&vs.root(), &config).unwrap();

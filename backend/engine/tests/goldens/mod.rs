@@ -42,3 +42,17 @@ pub fn released_shapes(name: &str, prefix: &str) -> BTreeMap<String, Vec<i64>> {
         })
         .collect()
 }
+
+/// Max |ours − reference| within 1e-4 of the reference's scale (README's threshold for float32
+/// modules), printed.
+#[allow(clippy::print_stdout)] // the figures are the test's report
+pub fn assert_close(what: &str, ours: &Tensor, reference: &Tensor) {
+    assert_eq!(ours.size(), reference.size(), "{what}: shape");
+    let scale = reference.abs().max().double_value(&[]).max(1.0);
+    let err = (ours.to_device(tch::Device::Cpu).to_kind(tch::Kind::Float) - reference)
+        .abs()
+        .max()
+        .double_value(&[]);
+    println!("{what}: max abs error {err:.2e} (scale {scale:.2})");
+    assert!(err <= 1e-4 * scale, "{what}: {err}");
+}
