@@ -567,6 +567,20 @@ async fn a_reconviagen_job_runs_views_to_a_glb() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.to_string().contains("unknown key `steps`"), "{body}");
+    // A view whose alpha is empty everywhere is refused by name.
+    let blank = tempfile::tempdir().unwrap();
+    for path in names.iter().take(2) {
+        std::fs::copy(path, blank.path().join(path.file_name().unwrap())).unwrap();
+    }
+    image::RgbaImage::new(32, 32).save(blank.path().join("empty.png")).unwrap();
+    let (status, body) = server
+        .upload(&[
+            Part("model", None, b"reconviagen"),
+            Part("dataset", Some("blank.zip"), &zip_dir(blank.path(), None, &[])),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("empty.png is transparent everywhere"), "{body}");
 
     let (status, body) = server
         .upload(&[

@@ -14,7 +14,7 @@ use meshcast_engine::dataset::photos::photo_files;
 use meshcast_engine::nvdiffrec::output::write_meshes;
 use meshcast_engine::reconviagen::glb::GlbOptions;
 use meshcast_engine::reconviagen::pipeline::{Models, PipelineError, Step, WeightFiles};
-use meshcast_engine::reconviagen::preprocess::preprocess_to;
+use meshcast_engine::reconviagen::preprocess::{crop_box, preprocess_to};
 use meshcast_engine::reconviagen::stage1::MAX_VIEWS;
 use meshcast_engine::tch;
 
@@ -170,7 +170,14 @@ impl Reconstructor for ReconviagenJob {
         let plain =
             |e: &dyn std::fmt::Display| e.to_string().replace(&format!("{}/", input.display()), "");
         for path in &views {
-            decode_upright(path).map_err(|e| plain(&e))?;
+            let image = decode_upright(path).map_err(|e| plain(&e))?.to_rgba8();
+            // A view with alpha must show something; one without gets a mask when it runs.
+            if image.pixels().any(|p| p[3] < 255) && crop_box(&image).is_none() {
+                return Err(format!(
+                    "view {} is transparent everywhere: its alpha shows no object",
+                    plain(&path.display())
+                ));
+            }
         }
         Ok(())
     }
