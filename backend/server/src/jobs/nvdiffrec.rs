@@ -16,7 +16,7 @@ use meshcast_engine::ops::color::linear_to_srgb_scalar;
 use meshcast_engine::tch;
 use meshcast_shared::{ProgressPoint, frame};
 
-use super::reconstructor::{JobEvents, Reconstructor, RunRequest, RunSummary};
+use super::reconstructor::{JobEvents, Reconstructor, RunRequest, RunSummary, relative_to_upload};
 
 /// The folder of `out` where photos get their poses and masks.
 pub const POSES_DIR: &str = "poses";
@@ -59,9 +59,7 @@ impl Reconstructor for NvdiffrecJob {
         device: tch::Device,
     ) -> Result<(), String> {
         let config = settings(options, device)?;
-        // Paths inside the server's data folder mean nothing to the person uploading.
-        let plain =
-            |e: &dyn std::fmt::Display| e.to_string().replace(&format!("{}/", input.display()), "");
+        let plain = |e: &dyn std::fmt::Display| relative_to_upload(input, e);
         if is_posed(input) {
             load(input, LoadOptions { max_side: config.image_size }).map_err(|e| plain(&e))?;
         } else {
@@ -124,11 +122,7 @@ impl Reconstructor for NvdiffrecJob {
                         cancelled: true,
                     });
                 }
-                Err(e) => {
-                    return Err(e
-                        .to_string()
-                        .replace(&format!("{}/", request.input.display()), ""));
-                }
+                Err(e) => return Err(relative_to_upload(request.input, &e)),
             }
         };
         let dataset = load(&source, LoadOptions { max_side: config.image_size })

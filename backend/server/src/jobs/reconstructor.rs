@@ -7,6 +7,12 @@ use std::sync::atomic::AtomicBool;
 use meshcast_engine::tch;
 use meshcast_shared::ProgressPoint;
 
+/// `error`'s text with the upload folder `input` taken out of its paths: paths inside the
+/// server's data folder mean nothing to the person uploading.
+pub fn relative_to_upload(input: &Path, error: &dyn std::fmt::Display) -> String {
+    error.to_string().replace(&format!("{}/", input.display()), "")
+}
+
 /// What a run needs.
 #[derive(Debug, Clone, Copy)]
 pub struct RunRequest<'a> {

@@ -18,7 +18,7 @@ use meshcast_engine::reconviagen::preprocess::{crop_box, preprocess_to};
 use meshcast_engine::reconviagen::stage1::MAX_VIEWS;
 use meshcast_engine::tch;
 
-use super::reconstructor::{JobEvents, Reconstructor, RunRequest, RunSummary};
+use super::reconstructor::{JobEvents, Reconstructor, RunRequest, RunSummary, relative_to_upload};
 
 /// The checkpoint files the pipeline reads, relative to the weights folder (as
 /// `weights/manifest.toml` places them; DINOv2's pickle is converted to safetensors).
@@ -166,9 +166,7 @@ impl Reconstructor for ReconviagenJob {
         if views.len() > MAX_VIEWS {
             return Err(format!("{} views; reconviagen takes at most {MAX_VIEWS}", views.len()));
         }
-        // Paths inside the server's data folder mean nothing to the person uploading.
-        let plain =
-            |e: &dyn std::fmt::Display| e.to_string().replace(&format!("{}/", input.display()), "");
+        let plain = |e: &dyn std::fmt::Display| relative_to_upload(input, e);
         for path in &views {
             let image = decode_upright(path).map_err(|e| plain(&e))?.to_rgba8();
             // A view with alpha must show something; one without gets a mask when it runs.

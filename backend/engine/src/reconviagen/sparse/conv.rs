@@ -56,7 +56,6 @@ impl SubmanifoldConv {
         let kind = precision.matmul_kind();
         let (out_ch, in_ch) = (self.weight.size()[0], self.weight.size()[4]);
         let feats = precision.matmul_input(x.feats())?;
-        let m = x.layout().len();
         // [k³, in, out]: one weight slice per kernel offset, in `kernel_offsets` order.
         let weights = if self.kernel == 1 {
             // spconv's 1×1×1 path: `features @ weight.view(in, out)`.
@@ -64,33 +63,27 @@ impl SubmanifoldConv {
         } else {
             self.weight.f_reshape([out_ch, -1, in_ch])?.f_permute([1, 2, 0])?.f_to_kind(kind)?
         };
-        let device = feats.device();
-        let mut out = Tensor::f_zeros([m, out_ch], (kind, device))?;
+        // The centre offset reaches every voxel itself: a plain product starts the sum.
         let centre = weights.size()[0] / 2;
-        let map = if self.kernel == 3 { Some(x.layout().neighbours()?) } else { None };
-        for k in 0..weights.size()[0] {
-            let weight = weights.f_get(k)?;
-            // (target rows, source rows) of this offset; the centre maps every voxel to itself.
-            let (targets, sources) = match map {
-                Some(map) if k != centre => {
-                    let neighbour = map.f_get(k)?;
-                    let valid = neighbour.f_ge(0)?;
-                    (valid.f_nonzero()?.f_squeeze_dim(1)?, neighbour.f_masked_select(&valid)?)
+        let mut out = feats.f_matmul(&weights.f_get(centre)?)?;
+        if self.kernel == 3 {
+            let map = x.layout().neighbours()?;
+            for k in (0..27).filter(|&k| k != centre) {
+                let neighbour = map.f_get(k)?;
+                let valid = neighbour.f_ge(0)?;
+                let targets = valid.f_nonzero()?.f_squeeze_dim(1)?;
+                let sources = neighbour.f_masked_select(&valid)?;
+                let weight = weights.f_get(k)?;
+                let n = targets.size()[0];
+                let mut start = 0;
+                while start < n {
+                    let len = CHUNK_ROWS.min(n - start);
+                    let part = feats
+                        .f_index_select(0, &sources.f_narrow(0, start, len)?)?
+                        .f_matmul(&weight)?;
+                    let _ = out.f_index_add_(0, &targets.f_narrow(0, start, len)?, &part)?;
+                    start += len;
                 }
-                _ => {
-                    let all = Tensor::f_arange(m, (Kind::Int64, device))?;
-                    (all.shallow_clone(), all)
-                }
-            };
-            let n = targets.size()[0];
-            let mut start = 0;
-            while start < n {
-                let len = CHUNK_ROWS.min(n - start);
-                let part = feats
-                    .f_index_select(0, &sources.f_narrow(0, start, len)?)?
-                    .f_matmul(&weight)?;
-                let _ = out.f_index_add_(0, &targets.f_narrow(0, start, len)?, &part)?;
-                start += len;
             }
         }
         let mut out = out.f_to_kind(Kind::Float)?;
