@@ -124,6 +124,18 @@ fn scene(dir: &std::path::Path, config: &Config, device: Device) -> BenchResult<
             .collect();
         eprintln!("  ms per iteration: {}", per_iteration.join(", "));
     }
+    if dir.join("gt_mesh.obj").is_file() && arg_values("--truth").is_empty() {
+        // Pass 1's share of the final surface area, to tell its wrinkles from pass 2's.
+        let (gt_v, gt_t) = load_obj(&dir.join("gt_mesh.obj"));
+        let v = pass.mesh.vertices.to_kind(Kind::Double).to_device(Device::Cpu);
+        let t = pass.mesh.triangles.to_kind(Kind::Int64).to_device(Device::Cpu);
+        let rough = pass.rough_vertices.to_kind(Kind::Double).to_device(Device::Cpu);
+        eprintln!(
+            "{name}: pass-1 area ratio {:.3} (before surface smoothing {:.3})",
+            surface_area(&v, &t)? / surface_area(&gt_v, &gt_t)?,
+            surface_area(&rough, &t)? / surface_area(&gt_v, &gt_t)?
+        );
+    }
     let bake_started = Instant::now();
     let unwrapped = unwrap(&pass.mesh, config.texture_size)?;
     let baked = bake(&pass.mesh, &pass.rough_vertices, &unwrapped, &pass.materials, 4)?;

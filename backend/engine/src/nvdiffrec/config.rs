@@ -65,8 +65,9 @@ pub struct Config {
     /// too small to cover a pixel centre stay.
     pub visible_margin_rings: u32,
     /// Rounds of umbrella smoothing of the final pass-1 surface. DMTet's surface wrinkles at the
-    /// scale of a grid cell (Suzanne at grid 128: 1.53× the true area); 3 rounds bring it to
-    /// 1.09× and lower the Chamfer distance (bench/RESULTS.md). 0 turns it off.
+    /// scale of a grid cell (Suzanne at grid 128: 1.5× the true area); 8 rounds bring the final
+    /// mesh to 1.15× (3 rounds: 1.20–1.26×) at the same Chamfer distance (bench/RESULTS.md,
+    /// session 7). 0 turns it off.
     pub surface_smoothing: u32,
     /// Texture atlas size in texels (square page; the atlas may use fewer rows).
     pub texture_size: u32,
@@ -169,7 +170,7 @@ impl Default for Config {
             fit_grid: true,
             remove_hidden: true,
             visible_margin_rings: 2,
-            surface_smoothing: 3,
+            surface_smoothing: 8,
             texture_size: 1024,
             snapshot_every: 25,
             validate_every: 250,

@@ -3,10 +3,14 @@
 //!
 //! Seams: a bilinear tap that falls off its face is re-projected through its 3D direction onto
 //! the neighbouring face, so filtering is continuous across cube edges (at corners the tap lands
-//! on the nearest of the three faces). The taps are gathered with tensor ops, so the result is
+//! on the nearest of the three faces). Where each tap lands depends only on the face size, so it
+//! is tabulated once per size; the taps are gathered with tensor ops, so the result is
 //! differentiable in the texture and in the directions. Mip levels are per-face box filters; a
 //! per-pixel level (`lod`) picks and blends two of them, as the split-sum light's prefiltered
 //! levels need.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use tch::{Kind, Tensor};
 
@@ -154,37 +158,83 @@ pub fn texel_directions(size: i64, device: tch::Device) -> Result<Tensor, Engine
     Ok(unit.f_reshape([6, size, size, 3])?)
 }
 
-/// Bilinear sample of one level `[B, 6, S, S, C]` at directions `[N, 3]` of batch items `batch`.
-fn sample_level(level: &Tensor, dir: &Tensor, batch: &Tensor) -> Result<Tensor, tch::TchError> {
+/// Face index and coordinates of a set of directions, shared by every level they sample.
+struct FaceCoordinates {
+    face: Tensor,
+    s: Tensor,
+    t: Tensor,
+}
+
+/// For a face of `size`² texels: `[6 · (size + 2)²]` int64, the texel `(face · size + row) ·
+/// size + column` that a bilinear tap reads at each position of the face with a one-texel
+/// border (rows and columns −1 ..= size), border taps re-projected through their 3D direction
+/// onto the neighbouring face. The table depends only on the size, so it is built once per size
+/// and device instead of re-projecting four taps of every pixel at every lookup.
+fn tap_table(size: i64, device: tch::Device) -> Result<Tensor, tch::TchError> {
+    type Tables = Mutex<HashMap<(i64, tch::Device), Tensor>>;
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    let tables = TABLES.get_or_init(Default::default);
+    let mut guard = tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(table) = guard.get(&(size, device)) {
+        return Ok(table.shallow_clone());
+    }
+    let sf = size as f64;
+    let padded = size + 2;
+    let double = (Kind::Double, tch::Device::Cpu);
+    let face = Tensor::f_arange(6, (Kind::Int64, tch::Device::Cpu))?.f_repeat_interleave_self_int(
+        padded * padded,
+        None,
+        None::<i64>,
+    )?;
+    let offsets = Tensor::f_arange_start(-1, size + 1, double)?;
+    let grid = Tensor::f_meshgrid_indexing(&[&offsets, &offsets], "ij")?; // [row, column]
+    let (row, column) =
+        (grid[0].f_reshape([-1])?.f_repeat([6])?, grid[1].f_reshape([-1])?.f_repeat([6])?);
+    let centre_s = column.f_add_scalar(0.5)?.f_div_scalar(sf)?;
+    let centre_t = row.f_add_scalar(0.5)?.f_div_scalar(sf)?;
+    let (tap_face, tap_s, tap_t) = face_coordinates(&face_direction(&face, &centre_s, &centre_t)?)?;
+    let texel = |u: &Tensor| -> Result<Tensor, tch::TchError> {
+        u.f_mul_scalar(sf)?.f_floor()?.f_clamp(0.0, sf - 1.0)?.f_to_kind(Kind::Int64)
+    };
+    let table = tap_face
+        .f_mul_scalar(size)?
+        .f_add(&texel(&tap_t)?)?
+        .f_mul_scalar(size)?
+        .f_add(&texel(&tap_s)?)?
+        .f_to_device(device)?;
+    guard.insert((size, device), table.shallow_clone());
+    Ok(table)
+}
+
+/// Bilinear sample of one level `[B, 6, S, S, C]` at directions (as `coordinates`, `[N]` each)
+/// of batch items `batch`.
+fn sample_level(
+    level: &Tensor,
+    coordinates: &FaceCoordinates,
+    batch: &Tensor,
+) -> Result<Tensor, tch::TchError> {
     let (size, c) = (level.size()[2], level.size()[4]);
     let sf = size as f64;
-    let (face, s, t) = face_coordinates(dir)?;
-    let x = s.f_mul_scalar(sf)?.f_sub_scalar(0.5)?;
-    let y = t.f_mul_scalar(sf)?.f_sub_scalar(0.5)?;
+    let x = coordinates.s.f_mul_scalar(sf)?.f_sub_scalar(0.5)?;
+    let y = coordinates.t.f_mul_scalar(sf)?.f_sub_scalar(0.5)?;
     let (x0, y0) = (x.f_floor()?.f_detach()?, y.f_floor()?.f_detach()?);
     let (fx, fy) = (x.f_sub(&x0)?, y.f_sub(&y0)?);
     let table = level.f_reshape([-1, c])?;
+    let taps = tap_table(size, level.device())?;
+    let padded = size + 2;
+    // The tap (0, 0) in the bordered face: x0, y0 ∈ [−1, size − 1] as s, t ∈ [0, 1].
+    let corner = coordinates
+        .face
+        .f_mul_scalar(padded * padded)?
+        .f_add(&y0.f_add_scalar(1.0)?.f_to_kind(Kind::Int64)?.f_mul_scalar(padded)?)?
+        .f_add(&x0.f_add_scalar(1.0)?.f_to_kind(Kind::Int64)?)?;
+    let first_texel = batch.f_mul_scalar(6 * size * size)?;
     let mut out: Option<Tensor> = None;
-    for (dx, dy) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)] {
-        // Texel centre of the tap, possibly off the face; its direction finds the texel to read.
-        let (tx, ty) = (x0.f_add_scalar(dx)?, y0.f_add_scalar(dy)?);
-        let centre_s = tx.f_add_scalar(0.5)?.f_div_scalar(sf)?;
-        let centre_t = ty.f_add_scalar(0.5)?.f_div_scalar(sf)?;
-        let (tap_face, tap_s, tap_t) =
-            face_coordinates(&face_direction(&face, &centre_s, &centre_t)?)?;
-        let ix =
-            tap_s.f_mul_scalar(sf)?.f_floor()?.f_clamp(0.0, sf - 1.0)?.f_to_kind(Kind::Int64)?;
-        let iy =
-            tap_t.f_mul_scalar(sf)?.f_floor()?.f_clamp(0.0, sf - 1.0)?.f_to_kind(Kind::Int64)?;
-        let index = batch
-            .f_mul_scalar(6)?
-            .f_add(&tap_face)?
-            .f_mul_scalar(size)?
-            .f_add(&iy)?
-            .f_mul_scalar(size)?
-            .f_add(&ix)?;
-        let wx = if dx == 0.0 { fx.f_neg()?.f_add_scalar(1.0)? } else { fx.shallow_clone() };
-        let wy = if dy == 0.0 { fy.f_neg()?.f_add_scalar(1.0)? } else { fy.shallow_clone() };
+    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+        let texel = taps.f_index_select(0, &corner.f_add_scalar(dy * padded + dx)?)?;
+        let index = first_texel.f_add(&texel)?;
+        let wx = if dx == 0 { fx.f_neg()?.f_add_scalar(1.0)? } else { fx.shallow_clone() };
+        let wy = if dy == 0 { fy.f_neg()?.f_add_scalar(1.0)? } else { fy.shallow_clone() };
         // Many pixels read the same few texels of the small prefiltered levels: see gather_rows.
         let term = gather_rows(&table, &index)?
             .f_mul(&wx.f_mul(&wy)?.f_unsqueeze(1)?.f_to_kind(table.kind())?)?;
@@ -235,10 +285,12 @@ pub fn texture_cube(
         .f_all_dim(1, false)?
         .f_logical_and(&flat_dir.f_abs()?.f_amax([1i64].as_slice(), false)?.f_gt(0.0)?)?;
     let flat_dir = flat_dir.f_nan_to_num(Some(0.0), Some(0.0), Some(0.0))?;
+    let (face, s, t) = face_coordinates(&flat_dir)?;
+    let coordinates = FaceCoordinates { face, s, t };
     let result = match lod {
-        None => sample_level(base, &flat_dir, &batch)?,
+        None => sample_level(base, &coordinates, &batch)?,
         Some(lod) => blend_levels(&lod.f_reshape([n])?, mips.len(), |l| {
-            sample_level(&mips.levels[l], &flat_dir, &batch)
+            sample_level(&mips.levels[l], &coordinates, &batch)
         })?,
     };
     let result = result.f_mul(&valid.f_unsqueeze(1)?.f_to_kind(result.kind())?)?;
