@@ -35,14 +35,7 @@ pub struct GaussianDecoderConfig {
 impl GaussianDecoderConfig {
     /// The released `slat_dec_gs_swin8_B_64l8gs32_fp16`.
     pub const RELEASED: Self = Self {
-        trunk: SwinConfig {
-            latent_channels: 8,
-            model_channels: 768,
-            blocks: 12,
-            heads: 12,
-            mlp_ratio: 4,
-            window: 8,
-        },
+        trunk: SwinConfig::RELEASED,
         resolution: 64,
         gaussians: 32,
         voxel_size: 1.5,

@@ -29,17 +29,7 @@ pub struct MeshDecoderConfig {
 
 impl MeshDecoderConfig {
     /// The released `slat_dec_mesh_swin8_B_64l8m256c_fp16`.
-    pub const RELEASED: Self = Self {
-        trunk: SwinConfig {
-            latent_channels: 8,
-            model_channels: 768,
-            blocks: 12,
-            heads: 12,
-            mlp_ratio: 4,
-            window: 8,
-        },
-        resolution: 64,
-    };
+    pub const RELEASED: Self = Self { trunk: SwinConfig::RELEASED, resolution: 64 };
 }
 
 /// `SparseSubdivideBlock3d`: group norm and SiLU, subdivide, conv, group norm, SiLU, conv, plus

@@ -29,6 +29,18 @@ pub struct SwinConfig {
     pub window: i64,
 }
 
+impl SwinConfig {
+    /// The released SLat decoders' trunk (the Gaussian and the mesh decoder share it).
+    pub const RELEASED: Self = Self {
+        latent_channels: 8,
+        model_channels: 768,
+        blocks: 12,
+        heads: 12,
+        mlp_ratio: 4,
+        window: 8,
+    };
+}
+
 /// One `SparseTransformerBlock`: keys `attn.{to_qkv,to_out}`, `mlp.mlp.{0,2}`.
 #[derive(Debug)]
 struct SwinBlock {
